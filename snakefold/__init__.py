@@ -1,0 +1,1 @@
+"""snakefold: protein structure prediction on Snakemake."""

@@ -1,0 +1,1 @@
+"""Shared foundations: residue constants, the Protein container, FASTA intake, atomic writes, errors."""

@@ -1,0 +1,339 @@
+"""Batch FASTA intake: read, validate and name every target before any job runs.
+
+The ``inputs`` of a run are FASTA files, directories of FASTA files and glob patterns, optionally
+gzip-compressed, each with any number of records. :func:`load_batch` reads them all and returns every
+problem at once, each naming the file, the line and the record, so a user fixes a batch in one go.
+
+Rules (documented for users in the README):
+
+* A record's ID is the first word of its header (as Biopython and BLAST read it); the rest is its
+  description. Its **target name** is the ID made filesystem-safe: letters, digits, ``.``, ``_`` and ``-``
+  are kept, accented letters lose their accents, every other run of characters becomes ``_`` (so ``/``,
+  ``..``, ``|``, ``$`` and friends never reach a path or a shell), names are at most 64 characters (longer
+  ones end in a hash of the full ID so they stay unique and stable). A changed ID is reported as a warning.
+* Sequences: whitespace is stripped, lowercase is upper-cased, a single trailing ``*`` is dropped. The twenty
+  standard residues and ``X`` are accepted. ``U O B Z J`` follow ``nonstandard_residues``: ``map`` (default:
+  selenocysteine U -> C and pyrrolysine O -> K, their parent residues; the ambiguity codes B, Z, J -> X),
+  ``unknown`` (all five -> X, as AlphaFold2's model sees them) or ``reject``. Anything else (digits, gaps,
+  ``*`` inside, punctuation) is an error naming its line and column.
+* Errors: an empty file, a file that is not FASTA (binary, gzip that does not decompress, PDB or mmCIF or
+  Stockholm text, text before the first header), a record with no ID or no sequence, a sequence outside
+  ``[min_length, max_length]``, the same ID twice, two IDs that become the same target name (compared
+  without case, as on macOS filesystems), a name reserved for the batch's own outputs.
+
+Identical sequences under different names are computed once: each target carries ``seq_key``, a hash of
+its sequence, and the workflow keys its computations by it.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal
+
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+from snakefold.common import residue_constants
+
+FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fsa", ".seq")
+MAX_NAME_LENGTH = 64
+#: Names of the batch's own outputs at the top of the results directory; no target may take them.
+RESERVED_NAMES = frozenset({"summary.tsv", "rejected.tsv", "targets.tsv", "report.html"})
+
+NonstandardPolicy = Literal["map", "unknown", "reject"]
+NONSTANDARD_POLICIES: dict[str, dict[str, str]] = {
+    "map": {"U": "C", "O": "K", "B": "X", "Z": "X", "J": "X"},
+    "unknown": {letter: "X" for letter in residue_constants.NONSTANDARD_RESIDUES},
+    "reject": {},
+}
+_ACCEPTED_LETTERS = frozenset(residue_constants.restypes_with_x)
+_NOT_FASTA_SIGNATURES = (
+    (re.compile(r"^(HEADER|ATOM  |HETATM|CRYST1|REMARK|COMPND|MODEL |TITLE )"), "a PDB file"),
+    (re.compile(r"^data_"), "an mmCIF file"),
+    (re.compile(r"^# STOCKHOLM"), "a Stockholm alignment"),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as it can be."""
+
+    path: str
+    line: int | None
+    record_id: str | None
+    reason: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        record = f" record '{self.record_id}':" if self.record_id is not None else ""
+        return f"{where}:{record} {self.reason}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated record: what the workflow predicts, and where it came from."""
+
+    name: str
+    record_id: str
+    description: str
+    sequence: str
+    path: str
+    line: int
+
+    @property
+    def seq_key(self) -> str:
+        return sequence_key(self.sequence)
+
+
+@dataclass
+class Batch:
+    """The outcome of intake: accepted targets, rejected records (errors) and warnings."""
+
+    targets: list[Target] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def sequences(self) -> dict[str, str]:
+        """seq_key -> sequence, one entry per distinct sequence, in input order."""
+        return {target.seq_key: target.sequence for target in self.targets}
+
+
+def sequence_key(sequence: str) -> str:
+    """Content key of a sequence: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(sequence.encode("ascii")).hexdigest()[:16]
+
+
+def target_name(record_id: str) -> str:
+    """The filesystem-safe, stable, readable name of a record ID ('' when nothing usable is left)."""
+    ascii_id = unicodedata.normalize("NFKD", record_id).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_id)
+    name = re.sub(r"\.{2,}", "_", name)
+    name = re.sub(r"_{2,}", "_", name).strip("._-")
+    if len(name) > MAX_NAME_LENGTH:
+        digest = hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8]
+        name = f"{name[:MAX_NAME_LENGTH - 9].rstrip('._-')}_{digest}"
+    return name
+
+
+def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], list[Problem]]:
+    """Resolve the config's ``inputs`` (files, directories, globs) into a sorted, de-duplicated file list."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for index, entry in enumerate(inputs):
+        key = f"config inputs[{index}]"
+        if any(char in entry for char in "*?["):
+            matches = sorted(Path(match) for match in glob.glob(entry, recursive=True) if Path(match).is_file())
+            if not matches:
+                problems.append(Problem(key, None, None, f"the pattern '{entry}' matches no file"))
+            files.extend(matches)
+        elif Path(entry).is_dir():
+            matches = sorted(path for path in Path(entry).iterdir() if path.is_file() and _is_fasta_name(path))
+            if not matches:
+                problems.append(Problem(key, None, None, f"the directory '{entry}' holds no FASTA file "
+                                        f"(names ending in {', '.join(FASTA_SUFFIXES)}, optionally .gz)"))
+            files.extend(matches)
+        elif Path(entry).is_file():
+            files.append(Path(entry))
+        else:
+            problems.append(Problem(key, None, None, f"'{entry}' does not exist"))
+    unique: dict[Path, Path] = {}
+    for path in files:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values()), problems
+
+
+def _is_fasta_name(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith(FASTA_SUFFIXES)
+
+
+def _read_text(path: Path) -> tuple[str | None, Problem | None]:
+    """The file's text with a BOM removed and line endings made ``\\n``, or the reason it has none."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:
+        return None, Problem(where, None, None, f"cannot be read ({error}); is it a complete gzip file?")
+    if not raw.strip():
+        return None, Problem(where, None, None, "the file is empty")
+    if b"\x00" in raw[:65536]:
+        return None, Problem(where, None, None, "binary data, not a FASTA file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return None, Problem(where, line, None, "not UTF-8 text (a binary file or another encoding); "
+                                               "save it as plain UTF-8 or ASCII FASTA")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def read_records(path: Path, nonstandard: NonstandardPolicy = "map") -> tuple[list[Target], list[Problem]]:
+    """Parse one FASTA file with Biopython and check every record's ID and sequence.
+
+    Returns the valid records (named) and the problems (errors and warnings) found in this file.
+    """
+    where = str(path)
+    text, problem = _read_text(path)
+    if problem is not None:
+        return [], [problem]
+    lines = text.split("\n")
+    header_lines = [number for number, line in enumerate(lines, start=1) if line.startswith(">")]
+    first_content = next((number for number, line in enumerate(lines, start=1) if line.strip()), None)
+    if not header_lines or first_content < header_lines[0]:
+        first_line = lines[first_content - 1]
+        kind = next((kind for pattern, kind in _NOT_FASTA_SIGNATURES if pattern.match(first_line)), None)
+        reason = (f"this is {kind}, not FASTA" if kind else
+                  "not FASTA: the first line with text does not start with '>' (a FASTA record starts "
+                  "with a header line '>ID description')")
+        return [], [Problem(where, first_content, None, reason)]
+
+    targets: list[Target] = []
+    problems: list[Problem] = []
+    record_ends = header_lines[1:] + [len(lines) + 1]
+    parsed = SimpleFastaParser(io.StringIO(text))
+    for header_line, end_line, (title, _joined) in zip(header_lines, record_ends, parsed):
+        words = title.split(None, 1)
+        record_id = words[0] if words else ""
+        description = words[1] if len(words) > 1 else ""
+        if not record_id:
+            problems.append(Problem(where, header_line, None, "the header has no ID: write '>ID' "
+                                    "followed by an optional description"))
+            continue
+        body = lines[header_line:end_line - 1]
+        sequence, sequence_problems = _check_sequence(body, header_line, where, record_id, nonstandard)
+        problems.extend(sequence_problems)
+        if sequence_problems:
+            continue
+        name = target_name(record_id)
+        if not name:
+            problems.append(Problem(where, header_line, record_id, "the ID has no letter or digit left to "
+                                    "name the target after making it filesystem-safe; rename the record"))
+            continue
+        if name.lower() in RESERVED_NAMES:
+            problems.append(Problem(where, header_line, record_id, f"the target name '{name}' is reserved for "
+                                    "the batch's own outputs; rename the record"))
+            continue
+        if name != record_id:
+            problems.append(Problem(where, header_line, record_id, f"{_describe_unsafe(record_id)}; the target "
+                                    f"is named '{name}'", severity="warning"))
+        targets.append(Target(name, record_id, description, sequence, where, header_line))
+    return targets, problems
+
+
+def _check_sequence(body: list[str], header_line: int, where: str, record_id: str,
+                    nonstandard: NonstandardPolicy) -> tuple[str, list[Problem]]:
+    substitutions = NONSTANDARD_POLICIES[nonstandard]
+    letters: list[str] = []
+    bad: dict[str, tuple[int, int]] = {}
+    for offset, line in enumerate(body, start=1):
+        for column, char in enumerate(line, start=1):
+            if char.isspace():
+                continue
+            upper = char.upper()
+            if upper in _ACCEPTED_LETTERS:
+                letters.append(upper)
+            elif upper in substitutions:
+                letters.append(substitutions[upper])
+            else:
+                bad.setdefault(char, (header_line + offset, column))
+                letters.append(char)
+    sequence = "".join(letters)
+    if sequence.endswith("*") and bad.get("*") == _last_position(body, header_line, "*"):
+        sequence = sequence[:-1]
+        del bad["*"]
+    problems = [Problem(where, line, record_id, f"column {column}: {_describe_character(char, nonstandard)}")
+                for char, (line, column) in sorted(bad.items(), key=lambda item: item[1])]
+    if not sequence:
+        problems.append(Problem(where, header_line, record_id, "the record has no sequence"))
+    return sequence, problems
+
+
+def _last_position(body: list[str], header_line: int, char: str) -> tuple[int, int] | None:
+    for offset in range(len(body), 0, -1):
+        stripped = body[offset - 1].rstrip()
+        if stripped:
+            return (header_line + offset, len(stripped)) if stripped.endswith(char) else None
+    return None
+
+
+def _describe_character(char: str, nonstandard: NonstandardPolicy) -> str:
+    if char.isdigit():
+        return f"'{char}' is a digit; sequences hold amino-acid letters only (remove numbering)"
+    if char in "-.":
+        return f"'{char}' is an alignment gap; give the unaligned sequence"
+    if char == "*":
+        return "'*' (a stop) inside the sequence; only a single trailing '*' is allowed"
+    if char.upper() in residue_constants.NONSTANDARD_RESIDUES and nonstandard == "reject":
+        return (f"'{char}' is a non-standard residue code, rejected because nonstandard_residues is 'reject' "
+                "(use 'map' or 'unknown' to accept it)")
+    return f"'{char}' is not an amino-acid letter"
+
+
+def _describe_unsafe(record_id: str) -> str:
+    if "/" in record_id or ".." in record_id:
+        return "the ID contains a path ('/' or '..')"
+    if not record_id.isascii():
+        return "the ID contains non-ASCII characters"
+    if re.search(r"\s", record_id):
+        return "the ID contains whitespace"
+    if re.search(r"[^A-Za-z0-9._-]", record_id):
+        return "the ID contains shell metacharacters or punctuation"
+    return "the ID is not a usable file name as it stands"
+
+
+def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
+               nonstandard: NonstandardPolicy = "map") -> Batch:
+    """Read and validate every input; return the accepted targets and every problem found."""
+    batch = Batch()
+    files, problems = expand_inputs(inputs)
+    batch.errors.extend(problems)
+    by_id: dict[str, Target] = {}
+    by_name: dict[str, Target] = {}
+    for path in files:
+        targets, problems = read_records(path, nonstandard)
+        batch.errors.extend(p for p in problems if p.severity == "error")
+        batch.warnings.extend(p for p in problems if p.severity == "warning")
+        for target in targets:
+            problem = _batch_problem(target, by_id, by_name, min_length, max_length)
+            if problem is not None:
+                batch.errors.append(problem)
+                continue
+            by_id[target.record_id] = target
+            by_name[target.name.lower()] = target
+            batch.targets.append(target)
+    if not files and not batch.errors:
+        batch.errors.append(Problem("config inputs", None, None, "no input FASTA files are configured"))
+    batch.errors.sort(key=lambda problem: (problem.path, problem.line or 0))
+    return batch
+
+
+def _batch_problem(target: Target, by_id: dict[str, Target], by_name: dict[str, Target],
+                   min_length: int, max_length: int) -> Problem | None:
+    """A problem of ``target`` relative to the batch (length limits, duplicate IDs and names) or None."""
+    def problem(reason: str) -> Problem:
+        return Problem(target.path, target.line, target.record_id, reason)
+
+    length = len(target.sequence)
+    if length < min_length:
+        return problem(f"the sequence has {length} residues, fewer than min_length ({min_length})")
+    if length > max_length:
+        return problem(f"the sequence has {length} residues, more than max_length ({max_length})")
+    if target.record_id in by_id:
+        first = by_id[target.record_id]
+        return problem(f"duplicate record ID; it is also at {first.path}:{first.line}")
+    if target.name.lower() in by_name:
+        first = by_name[target.name.lower()]
+        return problem(f"the IDs '{first.record_id}' ({first.path}:{first.line}) and '{target.record_id}' "
+                       f"both become the target name '{target.name}'; rename one of them")
+    return None

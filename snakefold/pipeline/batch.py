@@ -1,0 +1,58 @@
+"""The batch of a run: targets from the config's inputs, and the tables intake writes.
+
+``targets.tsv`` lists every accepted target with its sequence key (targets that share a sequence share a
+key, and the workflow computes each key once); ``rejected.tsv`` lists every record that was refused, with
+the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Iterable
+
+from snakefold.common.atomic import atomic_write_text
+from snakefold.common.fasta import Batch, Problem, Target, load_batch
+
+TARGET_COLUMNS = ("target", "record_id", "seq_key", "length", "file", "line", "description")
+REJECTED_COLUMNS = ("target", "file", "line", "reason")
+
+
+def batch_from_config(config: dict) -> Batch:
+    return load_batch(config["inputs"], config["min_length"], config["max_length"],
+                      config["nonstandard_residues"])
+
+
+def intake_report(batch: Batch, on_invalid: str) -> str:
+    """What intake tells the user: every error and warning, and what happens next."""
+    lines = []
+    if batch.errors:
+        verb = "rejected" if on_invalid == "skip" else "found"
+        lines.append(f"{len(batch.errors)} invalid input record(s) {verb}:")
+        lines.extend(f"  - {problem}" for problem in batch.errors)
+        if on_invalid == "fail":
+            lines.append("Nothing was run. Fix these records, or set 'on_invalid: skip' to run the valid targets "
+                         "and list the rejected ones in rejected.tsv.")
+    if batch.warnings:
+        lines.append(f"{len(batch.warnings)} warning(s):")
+        lines.extend(f"  - {problem}" for problem in batch.warnings)
+    return "\n".join(lines)
+
+
+def _tsv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_targets_tsv(path: str | Path, targets: Iterable[Target]) -> None:
+    rows = ((t.name, t.record_id, t.seq_key, len(t.sequence), t.path, t.line, t.description) for t in targets)
+    atomic_write_text(path, _tsv(TARGET_COLUMNS, rows))
+
+
+def write_rejected_tsv(path: str | Path, errors: Iterable[Problem]) -> None:
+    rows = ((p.record_id or "", p.path, "" if p.line is None else p.line, p.reason) for p in errors)
+    atomic_write_text(path, _tsv(REJECTED_COLUMNS, rows))

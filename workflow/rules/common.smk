@@ -1,0 +1,63 @@
+"""Shared state of the DAG: the validated config, the batch of targets, paths, and problem reporting.
+
+Everything here runs when the DAG is built, before any job: the config is checked against the schema,
+every input record is validated, and rule files add the config problems they find (a database path that
+does not exist, say) to CONFIG_PROBLEMS so that all are reported at once by stop_on_problems().
+"""
+
+import sys
+from pathlib import Path
+
+from snakefold.common.errors import SnakefoldError
+from snakefold.pipeline.batch import batch_from_config, intake_report
+from snakefold.pipeline.config import validate_config
+
+
+def stop(message):
+    print(f"snakefold: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    validate_config(config)
+except SnakefoldError as error:
+    stop(error)
+
+RESULTS = config["results_dir"]
+CACHE = config["cache_dir"]
+LOGS = f"{RESULTS}/_logs"
+WORK = f"{RESULTS}/_work"
+
+BATCH = batch_from_config(config)
+TARGETS = {target.name: target for target in BATCH.targets}
+#: seq_key -> sequence: every distinct sequence is computed once, whatever number of targets share it.
+SEQUENCES = BATCH.sequences
+INPUT_FILES = sorted({target.path for target in BATCH.targets} | {p.path for p in BATCH.errors if p.line})
+
+#: Problems found by the rule files while the DAG is built (config keys naming missing paths, ...).
+CONFIG_PROBLEMS = []
+
+
+def require_path(config_key, path, what):
+    """Record a problem unless ``path`` exists; ``config_key`` is the dotted key that set it."""
+    if not path or not Path(path).exists():
+        CONFIG_PROBLEMS.append(f"config key '{config_key}': {what} '{path}' does not exist")
+
+
+def stop_on_problems():
+    """Print every intake and config problem at once and stop before any job, as the config says."""
+    summary = intake_report(BATCH, config["on_invalid"])
+    fatal = list(CONFIG_PROBLEMS)
+    if BATCH.errors and config["on_invalid"] == "fail":
+        fatal.append(summary)
+    elif summary:
+        print(f"snakefold: {summary}", file=sys.stderr)
+    if not BATCH.targets and not fatal:
+        fatal.append("no valid target is left to predict")
+    if fatal:
+        stop("\n".join(fatal))
+
+
+def query_fasta_path(seq):
+    """The query FASTA of one distinct sequence, keyed by its content so every run shares it."""
+    return f"{CACHE}/queries/{seq}.fasta"
