@@ -20,8 +20,7 @@ include: "workflow/rules/intake.smk"
 rule all:
     default_target: True
     input:
-        rules.intake.output,
-        expand(query_fasta_path("{seq}"), seq=SEQUENCES),
+        ALL_OUTPUTS,
 
 
 stop_on_problems()

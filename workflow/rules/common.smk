@@ -10,6 +10,7 @@ from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.pipeline.batch import batch_from_config, intake_report
+from snakefold.pipeline.cache import discard_if_invalid
 from snakefold.pipeline.config import validate_config
 
 
@@ -34,6 +35,9 @@ TARGETS = {target.name: target for target in BATCH.targets}
 SEQUENCES = BATCH.sequences
 INPUT_FILES = sorted({target.path for target in BATCH.targets} | {p.path for p in BATCH.errors if p.line})
 
+#: What `snakemake` with no target builds: each stage file adds its per-batch outputs.
+ALL_OUTPUTS = []
+
 #: Problems found by the rule files while the DAG is built (config keys naming missing paths, ...).
 CONFIG_PROBLEMS = []
 
@@ -50,7 +54,7 @@ def stop_on_problems():
     fatal = list(CONFIG_PROBLEMS)
     if BATCH.errors and config["on_invalid"] == "fail":
         fatal.append(summary)
-    elif summary:
+    elif summary and workflow.is_main_process:
         print(f"snakefold: {summary}", file=sys.stderr)
     if not BATCH.targets and not fatal:
         fatal.append("no valid target is left to predict")
@@ -61,3 +65,15 @@ def stop_on_problems():
 def query_fasta_path(seq):
     """The query FASTA of one distinct sequence, keyed by its content so every run shares it."""
     return f"{CACHE}/queries/{seq}.fasta"
+
+
+def cache_entry(path):
+    """``path``, a content-keyed cache entry, after removing it if it cannot be trusted.
+
+    Only the main snakemake process checks: jobs re-read this file while other jobs write their entries.
+    """
+    if workflow.is_main_process:
+        reason = discard_if_invalid(path)
+        if reason is not None:
+            print(f"snakefold: cache entry {path} is recomputed: {reason}", file=sys.stderr)
+    return path

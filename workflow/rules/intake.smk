@@ -36,3 +36,6 @@ rule query_fasta:
         from snakefold.common.atomic import atomic_write_text
 
         atomic_write_text(output[0], f">{wildcards.seq}\n{params.sequence}\n")
+
+
+ALL_OUTPUTS.extend(rules.intake.output)
