@@ -1,13 +1,17 @@
 """Validate the Snakemake config against ``workflow/schemas/`` and explain every problem by config key.
 
-:func:`validate_config` fills defaults from the schema with :func:`snakemake.utils.validate` (the schema is
-the single source of truth for defaults) after checking the whole config with the same JSON schema and
-collecting *every* violation, each phrased for a person: the dotted config key, what is wrong, and for a
-misspelled key the closest known key.
+:func:`validate_config` checks the whole config against the JSON schema and collects *every* violation,
+each phrased for a person (the dotted config key, what is wrong, for a misspelled key the closest known
+key); then :func:`snakemake.utils.validate` validates it and fills the top-level defaults. The schema is
+the single source of truth for defaults, but each section lives in its own file behind a ``$ref``, and
+``snakemake.utils.validate`` cannot fill defaults there (jsonschema swaps in its stock validator where a
+referenced file declares ``$schema``), so a second, default-filling pass over the same schema fills the
+sections.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,9 @@ from urllib.request import url2pathname
 
 import jsonschema
 import yaml
+from jsonschema import validators
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from snakefold.common.errors import SnakefoldError
 
@@ -29,14 +35,34 @@ def _load_yaml(path: Path) -> Any:
         return yaml.safe_load(handle)
 
 
-def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
+def _with_defaults(validator_class):
+    """A validator class that also sets every missing property that has a ``default``."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _validator(schema_path: Path, fill_defaults: bool = False) -> jsonschema.Draft202012Validator:
     schema = _load_yaml(schema_path)
     schema["$id"] = schema_path.resolve().as_uri()
 
     def retrieve(uri: str) -> Resource:
-        return Resource.from_contents(_load_yaml(Path(url2pathname(urlparse(uri).path))))
+        section = _load_yaml(Path(url2pathname(urlparse(uri).path)))
+        section.pop("$schema", None)  # keep this validator class inside the section (see module docstring)
+        return Resource.from_contents(section, default_specification=DRAFT202012)
 
-    return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+    cls = _DefaultFillingValidator if fill_defaults else jsonschema.Draft202012Validator
+    return cls(schema, registry=Registry(retrieve=retrieve))
 
 
 def _key(path) -> str:
@@ -96,7 +122,8 @@ def validate_config(config: dict, schema_path: Path = CONFIG_SCHEMA) -> dict:
     if not problems:
         try:
             validate(config, str(schema_path), set_default=True)
-        except WorkflowError as error:
+            _validator(schema_path, fill_defaults=True).validate(config)
+        except (WorkflowError, jsonschema.ValidationError) as error:
             problems = [str(error)]
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
