@@ -1,0 +1,1 @@
+"""Relaxation of predicted structures: OpenMM restrained minimisation and structural violation checks."""
