@@ -1,0 +1,95 @@
+"""Fixtures for the cluster tests: a real local Slurm cluster and Snakemake runs through the slurm profile.
+
+The cluster (tests/cluster/slurm.py) is started once per session and stopped by PID at its end, also when
+a test fails; tests that cannot have one (no slurm-wlm/munge, not root) are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.slurm import CPU_PARTITION, GPU_PARTITION, LocalSlurm, SlurmUnavailable, short_temporary_directory
+from tests.conftest import REPO_ROOT
+from tests.workflow.conftest import run_snakemake
+
+SLURM_PROFILE = REPO_ROOT / "workflow" / "profiles" / "slurm"
+
+
+def start_cluster(fake_gpus: int = 0):
+    """Start a LocalSlurm in a fresh short directory; yields it and always stops it and removes the directory."""
+    root = short_temporary_directory()
+    cluster = LocalSlurm(root, fake_gpus=fake_gpus)
+    try:
+        cluster.start()
+    except SlurmUnavailable as reason:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(str(reason))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_slurm():
+    """A one-node Slurm cluster (partitions 'cpu' and 'gpu', no GPUs) for the whole session."""
+    yield from start_cluster()
+
+
+@pytest.fixture
+def slurm_env(local_slurm, monkeypatch):
+    """The local cluster, with SLURM_CONF exported so that snakemake and its plugin reach it.
+
+    Jobs a test leaves behind (it failed, or killed its run) are cancelled after it.
+    """
+    monkeypatch.setenv("SLURM_CONF", str(local_slurm.conf))
+    for variable in ("SNAKEFOLD_SLURM_PARTITION", "SNAKEFOLD_SLURM_GPU_PARTITION", "SNAKEFOLD_SLURM_ACCOUNT"):
+        monkeypatch.delenv(variable, raising=False)
+    yield local_slurm
+    local_slurm.cancel_all_jobs()
+
+
+def cluster_resources(cluster: LocalSlurm, gpus: int = 0) -> dict:
+    """The config's ``resources:`` section for the local cluster: its partitions, and no job larger than
+    one CPU's share of the node (so jobs run side by side, as on a real node) or than its CPU count."""
+    assert cluster.hardware is not None
+    return {
+        "partitions": {"cpu": CPU_PARTITION, "gpu": GPU_PARTITION},
+        "gpu": {"count": gpus},
+        "limits": {"threads": cluster.hardware.cpus,
+                   "mem_mb": cluster.hardware.real_memory_mb // cluster.hardware.cpus},
+    }
+
+
+def slurm_options(cluster: LocalSlurm) -> list[str]:
+    """Command-line options for a run through the slurm profile on the local cluster.
+
+    The profile's settings hold; only what makes a small cluster quick is added: status checks from 2 s
+    on (the plugin's default first waits 40 s), and --cores, which caps a job's threads and the CPUs of
+    a group job at what the node has.
+    """
+    assert cluster.hardware is not None
+    return ["--profile", str(SLURM_PROFILE), "--slurm-init-seconds-before-status-checks", "2",
+            "--cores", str(cluster.hardware.cpus), "--latency-wait", "5"]
+
+
+def run_on_slurm(cluster: LocalSlurm, workdir: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run the repository's Snakefile in ``workdir`` through the slurm profile on ``cluster``."""
+    return run_snakemake(workdir, *slurm_options(cluster), *args, timeout=timeout)
+
+
+def slurm_run_id(output: str) -> str:
+    """The SLURM run ID the plugin printed; it is the Slurm job name of every job of that run."""
+    for line in output.splitlines():
+        if line.startswith("SLURM run ID: "):
+            return line.removeprefix("SLURM run ID: ").strip()
+    raise AssertionError(f"snakemake did not print a SLURM run ID:\n{output}")
+
+
+def jobs_of_run(cluster: LocalSlurm, run_id: str) -> list[dict[str, str]]:
+    return [job for job in cluster.jobs() if job["name"] == run_id]
