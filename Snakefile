@@ -15,6 +15,11 @@ if not config:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/intake.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/msa.smk"
+include: "workflow/rules/templates.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/relax.smk"
 
 
 rule all:

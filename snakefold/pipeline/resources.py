@@ -34,7 +34,8 @@ import os
 from typing import Any, Callable, Mapping
 
 #: Every stage with its own entry under resources.stages.
-STAGES = ("intake", "msa", "templates", "features", "predict", "relax", "report", "regression")
+STAGES = ("intake", "msa_jackhmmer", "msa_hhblits", "msa_mmseqs2", "templates", "features", "predict", "relax", "report",
+          "regression")
 #: The Snakemake group that small predictions of one cluster job share (see the profile's group-components).
 SMALL_PREDICTION_GROUP = "predict_small"
 

@@ -23,13 +23,11 @@ import time
 from typing import Any
 
 import numpy as np
-import yaml
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import Protein
 from snakefold.relax import amber
 from snakefold.relax.platforms import PlatformChoice, choose_platform
-from snakefold.pipeline.config import SCHEMA_DIR
 from snakefold.relax.violations import find_violations
 
 LOGGER = logging.getLogger("snakefold.relax")
@@ -40,16 +38,6 @@ RETRY_DISPLACEMENT = 0.02
 
 class RelaxationError(SnakefoldError):
     """Minimisation failed on every attempt."""
-
-
-def relax_section(config: dict[str, Any]) -> dict[str, Any]:
-    """The ``relax`` section of a validated config with the defaults of relax.schema.yaml filled in.
-
-    (The config validation fills the defaults of the top-level schema only, not of section files.)
-    """
-    with open(SCHEMA_DIR / "relax.schema.yaml", encoding="utf-8") as handle:
-        properties = yaml.safe_load(handle)["properties"]
-    return {**{key: spec["default"] for key, spec in properties.items()}, **(config.get("relax") or {})}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,8 @@ from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import from_structure_file, to_pdb
 from snakefold.relax.platforms import PLATFORM_PREFERENCE
-from snakefold.relax.relax import RelaxSettings, relax_protein, relax_section
+from snakefold.pipeline.config import schema_defaults
+from snakefold.relax.relax import RelaxSettings, relax_protein
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +51,7 @@ def _ranked_model(ranking: Path, rank: int, predictions: Path) -> tuple[str, Pat
 
 
 def _settings(args: argparse.Namespace) -> RelaxSettings:
-    section = relax_section({})
+    section = schema_defaults("relax")
     for key in ("platform", "stiffness", "tolerance", "max_iterations", "max_outer_iterations", "max_attempts"):
         if getattr(args, key) is not None:
             section[key] = getattr(args, key)

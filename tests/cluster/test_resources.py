@@ -38,20 +38,20 @@ def config_with(**resources) -> dict:
 def test_the_config_schema_fills_the_resources_defaults():
     config = validate_config({"inputs": ["batch.fasta"]})
     assert set(config["resources"]["stages"]) == set(STAGES)
-    assert config["resources"]["stages"]["msa"]["threads"] == 8
+    assert config["resources"]["stages"]["msa_jackhmmer"]["threads"] == 8
     assert config["resources"]["gpu"] == {"count": 0, "request": "gpu", "model": None, "stages": ["predict"]}
 
 
 def test_a_partial_stage_setting_keeps_the_other_defaults():
-    settings = config_with(stages={"msa": {"threads": 16}})["resources"]["stages"]
+    settings = config_with(stages={"msa_jackhmmer": {"threads": 16}})["resources"]["stages"]
     defaults = config_with()["resources"]["stages"]
-    assert settings["msa"] == {**defaults["msa"], "threads": 16}
+    assert settings["msa_jackhmmer"] == {**defaults["msa_jackhmmer"], "threads": 16}
     assert settings["predict"] == defaults["predict"]
 
 
 @pytest.mark.parametrize("resources, fragment", [
-    ({"stages": {"msa": {"thread": 4}}}, "'resources.stages.msa.thread' is not a known setting (did you mean "
-                                         "'resources.stages.msa.threads'?)"),
+    ({"stages": {"msa_jackhmmer": {"thread": 4}}}, "'resources.stages.msa_jackhmmer.thread' is not a known setting (did you mean "
+                                         "'resources.stages.msa_jackhmmer.threads'?)"),
     ({"stages": {"fold": {}}}, "'resources.stages.fold' is not a known setting"),
     ({"gpu": {"request": "cuda"}}, "'resources.gpu.request' must be one of 'gpu', 'gres', not 'cuda'"),
     ({"retry_growth": 0.5}, "'resources.retry_growth': 0.5 is less than the minimum of 1"),
@@ -63,13 +63,13 @@ def test_bad_settings_are_named_by_key(resources, fragment):
 
 
 def sized_config(**extra) -> dict:
-    return config_with(retry_growth=2, stages={"msa": {
+    return config_with(retry_growth=2, stages={"msa_jackhmmer": {
         "threads": 4, "mem_mb": 1000, "mem_mb_per_residue": 10, "mem_mb_per_residue_squared": 0.5,
         "runtime": 60, "runtime_per_residue": 0.1, "runtime_per_residue_squared": 0}}, **extra)
 
 
 def test_memory_and_runtime_grow_with_length_and_attempt():
-    resources = stage_resources(sized_config(), "msa", length=sequence_length(SEQUENCES), environ=NO_ENVIRONMENT)
+    resources = stage_resources(sized_config(), "msa_jackhmmer", length=sequence_length(SEQUENCES), environ=NO_ENVIRONMENT)
     short, long = Wildcards(seq="short"), Wildcards(seq="long")
     # 1000 + 10 L + 0.5 L^2 MB and 60 + 0.1 L minutes, doubled for each retry.
     assert resources["mem_mb"](short, attempt=1) == 1000 + 1000 + 5000
@@ -77,22 +77,22 @@ def test_memory_and_runtime_grow_with_length_and_attempt():
     assert resources["mem_mb"](long, attempt=1) == 1000 + 10_000 + 500_000
     assert resources["runtime"](short, attempt=1) == 70
     assert resources["runtime"](long, attempt=3) == 4 * 160
-    assert stage_threads(sized_config(), "msa") == 4
+    assert stage_threads(sized_config(), "msa_jackhmmer") == 4
 
 
 def test_without_a_length_only_the_base_and_the_attempt_count():
-    resources = stage_resources(sized_config(), "msa", environ=NO_ENVIRONMENT)
+    resources = stage_resources(sized_config(), "msa_jackhmmer", environ=NO_ENVIRONMENT)
     assert resources["mem_mb"](Wildcards(), attempt=1) == 1000
     assert resources["runtime"](Wildcards(), attempt=2) == 120
 
 
 def test_limits_cap_every_request():
     config = sized_config(limits={"threads": 2, "mem_mb": 50_000, "runtime": 100})
-    resources = stage_resources(config, "msa", length=sequence_length(SEQUENCES), environ=NO_ENVIRONMENT)
+    resources = stage_resources(config, "msa_jackhmmer", length=sequence_length(SEQUENCES), environ=NO_ENVIRONMENT)
     assert resources["mem_mb"](Wildcards(seq="long"), attempt=1) == 50_000
     assert resources["mem_mb"](Wildcards(seq="short"), attempt=1) == 7000
     assert resources["runtime"](Wildcards(seq="long"), attempt=1) == 100
-    assert stage_threads(config, "msa") == 2
+    assert stage_threads(config, "msa_jackhmmer") == 2
 
 
 def test_requests_are_whole_and_at_least_one():
@@ -104,14 +104,14 @@ def test_partitions_and_account_come_from_the_config_then_the_environment():
     environ = {"SNAKEFOLD_SLURM_PARTITION": "short", "SNAKEFOLD_SLURM_GPU_PARTITION": "gpu-a100",
                "SNAKEFOLD_SLURM_ACCOUNT": "lab42"}
     configured = config_with(partitions={"cpu": "batch", "gpu": "accel"}, account="proj7")
-    assert stage_resources(configured, "msa", environ=environ)["slurm_partition"] == "batch"
+    assert stage_resources(configured, "msa_jackhmmer", environ=environ)["slurm_partition"] == "batch"
     assert stage_resources(configured, "predict", environ=environ)["slurm_partition"] == "accel"
     assert stage_resources(configured, "relax", environ=environ)["slurm_account"] == "proj7"
 
     unset = config_with()
-    assert stage_resources(unset, "msa", environ=environ)["slurm_partition"] == "short"
+    assert stage_resources(unset, "msa_jackhmmer", environ=environ)["slurm_partition"] == "short"
     assert stage_resources(unset, "predict", environ=environ)["slurm_partition"] == "gpu-a100"
-    assert stage_resources(unset, "msa", environ=environ)["slurm_account"] == "lab42"
+    assert stage_resources(unset, "msa_jackhmmer", environ=environ)["slurm_account"] == "lab42"
     # A GPU stage without a GPU partition anywhere goes where CPU stages go; with nothing set, nothing is
     # requested and the profile's or the cluster's defaults apply.
     assert stage_partition(unset, "predict", {"SNAKEFOLD_SLURM_PARTITION": "short"}) == "short"
@@ -126,7 +126,7 @@ def test_gpu_request_follows_the_config():
     assert gpu_request(config_with(gpu={"count": 2, "model": "a100", "request": "gres"}), "predict") == {
         "gres": "gpu:a100:2"}
     assert gpu_request(config_with(gpu={"count": 1, "request": "gres"}), "predict") == {"gres": "gpu:1"}
-    assert gpu_request(config_with(gpu={"count": 1}), "msa") == {}
+    assert gpu_request(config_with(gpu={"count": 1}), "msa_jackhmmer") == {}
     relax_on_gpu = config_with(gpu={"count": 1, "stages": ["predict", "relax"]}, partitions={"gpu": "accel"})
     relax = stage_resources(relax_on_gpu, "relax", environ=NO_ENVIRONMENT)
     assert (relax["gpu"], relax["slurm_partition"]) == (1, "accel")
@@ -138,7 +138,7 @@ def test_small_predictions_share_a_group():
     assert group(Wildcards(seq="short")) == SMALL_PREDICTION_GROUP
     assert group(Wildcards(seq="long")) is None
     assert stage_group(config_with(group_small_predictions={"max_length": 0}), "predict", length=length) is None
-    assert stage_group(config_with(), "msa", length=length) is None
+    assert stage_group(config_with(), "msa_jackhmmer", length=length) is None
 
 
 def test_sequence_length_reads_any_wildcard():

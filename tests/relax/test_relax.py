@@ -20,14 +20,15 @@ from snakefold.common import stereochemistry as stereo
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import Protein, from_structure_file, to_pdb
 from snakefold.relax.platforms import choose_platform
-from snakefold.relax.relax import RelaxSettings, relax_protein, relax_section
+from snakefold.pipeline.config import schema_defaults, validate_config
+from snakefold.relax.relax import RelaxSettings, relax_protein
 from snakefold.relax.violations import find_violations
 
 _BACKBONE = {rc.atom_order[name] for name in ("N", "CA", "C", "O")}
 
 
 def _settings(**changes) -> RelaxSettings:
-    return dataclasses.replace(RelaxSettings.from_config(relax_section({}), threads=2), platform="CPU", **changes)
+    return dataclasses.replace(RelaxSettings.from_config(schema_defaults("relax"), threads=2), platform="CPU", **changes)
 
 
 def perturbed_model(protein: Protein, seed: int, clashes: int = 3) -> Protein:
@@ -199,9 +200,9 @@ def test_platform_choice():
 
 
 def test_settings_come_from_the_schema():
-    section = relax_section({})
+    section = schema_defaults("relax")
     assert section == {"mode": "best", "platform": "auto", "stiffness": 10.0, "tolerance": 2.39,
                        "max_iterations": 2000, "max_outer_iterations": 3, "max_attempts": 3}
-    assert relax_section({"relax": {"mode": "all"}})["mode"] == "all"
+    assert validate_config({"inputs": ["x.fasta"], "relax": {"mode": "all"}})["relax"]["mode"] == "all"
     settings = RelaxSettings.from_config(section)
     assert settings.stiffness == 10.0 and settings.max_iterations == 2000 and settings.threads is None

@@ -1,7 +1,8 @@
 """The relax rule file with real Snakemake and the real `snakefold relax`, on two real NMR models.
 
 A small Snakefile stands in for the rest of the workflow: it defines what the rule file expects from it
-(WORK, LOGS, the predict stage's MODEL_NAMES) and asks for relaxed_paths(...) of each sequence it lists.
+(the validated config, WORK, LOGS, SEQUENCES, the resource functions, the predict stage's MODEL_NAMES)
+and asks for relaxed_paths(...) of each sequence it lists.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from tests.conftest import REPO_ROOT
 from tests.workflow.conftest import job_counts, run_snakemake
 
 _SNAKEFILE = """
+from snakefold.pipeline.config import validate_config
+from snakefold.pipeline.resources import sequence_length, stage_resources, stage_threads
+
+SEQUENCE_NAMES = config.pop("sequences")
+validate_config(config)
 WORK = "work"
 LOGS = "logs"
+SEQUENCES = {{seq: "NLYIQWLKDGGPSSGRPPPS" for seq in SEQUENCE_NAMES}}
 MODEL_NAMES = ["model_1_seed0", "model_2_seed1"]
 
 include: "{rules}"
@@ -27,7 +34,7 @@ include: "{rules}"
 rule all:
     default_target: True
     input:
-        [path for seq in config["sequences"] for path in relaxed_paths(seq, len(MODEL_NAMES))],
+        [path for seq in SEQUENCE_NAMES for path in relaxed_paths(seq, len(MODEL_NAMES))],
 """
 
 
@@ -48,7 +55,8 @@ def workdir(shared_data, tmp_path):
 
 def _snakemake(workdir, mode, *args, sequences=("seqA",), **relax):
     settings = {"mode": mode, "platform": "CPU", "max_outer_iterations": 1, **relax}
-    (workdir / "config.yaml").write_text(yaml.safe_dump({"relax": settings, "sequences": list(sequences)}))
+    config = {"inputs": ["unused.fasta"], "relax": settings, "sequences": list(sequences)}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return run_snakemake(workdir, "--snakefile", str(workdir / "Snakefile"), "--configfile",
                          str(workdir / "config.yaml"), "--cores", "2", *args)
 

@@ -22,7 +22,12 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 1200) -> subprocess.
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+#: Settings for DAG tests that need no database: the MSA is the query alone, and there are no templates.
+NO_DATABASES = {"msa": {"mode": "single_sequence"}, "templates": {"enabled": False}}
+
+
 def write_config(workdir: Path, config: dict) -> Path:
+    """Write ``config`` as the workdir's config.yaml."""
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

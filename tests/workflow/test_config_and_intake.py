@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from tests.workflow.conftest import job_counts, run_snakemake, write_config
+from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake, write_config
 
 GB1 = "MTYKLILNGKTLKGETTTEAVDAATAEKVFKQYANDNGVDGEWTYDDATKTFTVTE"
 VILLIN = "MLSDEDFKAVFGMTRSAFANLPLWKQQNLKKEKGLF"
@@ -29,20 +29,20 @@ def assert_clean_failure(result, *fragments):
 ])
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, config_update, fragments):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n")
-    config = write_config(tmp_path, {"inputs": ["in.fasta"], **config_update})
+    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"], **config_update})
     result = run_snakemake(tmp_path, "-n", "--configfile", str(config))
     assert_clean_failure(result, *fragments)
 
 
 def test_missing_required_key(tmp_path):
-    config = write_config(tmp_path, {"results_dir": "out"})
+    config = write_config(tmp_path, {**NO_DATABASES, "results_dir": "out"})
     assert_clean_failure(run_snakemake(tmp_path, "-n", "--configfile", str(config)),
                          "config key 'inputs' is required but missing")
 
 
 def test_invalid_record_stops_everything_by_default(tmp_path):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n>broken\nACDE1FGHIKLMN\n")
-    config = write_config(tmp_path, {"inputs": ["in.fasta"]})
+    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"]})
     result = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(config))
     assert_clean_failure(result, "in.fasta:4: record 'broken': column 5: '1' is a digit",
                          "Nothing was run")
@@ -51,7 +51,7 @@ def test_invalid_record_stops_everything_by_default(tmp_path):
 
 def test_skip_runs_valid_targets_and_lists_rejected(tmp_path):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n>broken\nACDE1FGHIKLMN\n>villin\n{VILLIN}\n")
-    config = write_config(tmp_path, {"inputs": ["in.fasta"], "on_invalid": "skip"})
+    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"], "on_invalid": "skip"})
     result = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(config))
     assert result.returncode == 0, result.stderr
     assert "in.fasta:4: record 'broken'" in result.stderr
@@ -67,7 +67,7 @@ def test_skip_runs_valid_targets_and_lists_rejected(tmp_path):
 
 def test_dry_run_lists_every_job(tmp_path):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n>gb1_copy\n{GB1}\n>villin\n{VILLIN}\n")
-    config = write_config(tmp_path, {"inputs": ["in.fasta"]})
+    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"]})
     result = run_snakemake(tmp_path, "-n", "--configfile", str(config))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)

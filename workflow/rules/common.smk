@@ -5,13 +5,21 @@ every input record is validated, and rule files add the config problems they fin
 does not exist, say) to CONFIG_PROBLEMS so that all are reported at once by stop_on_problems().
 """
 
+import os
 import sys
 from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.data.download_targets import only_download_targets
 from snakefold.pipeline.batch import batch_from_config, intake_report
 from snakefold.pipeline.cache import discard_if_invalid
 from snakefold.pipeline.config import validate_config
+from snakefold.pipeline.resources import sequence_length, stage_group, stage_resources, stage_threads
+
+
+# Rules call `snakefold <command>`: put the environment running this snakemake first on PATH, so jobs find it
+# whether or not the user activated the virtual environment (cluster jobs inherit it too).
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def stop(message):
@@ -41,6 +49,11 @@ ALL_OUTPUTS = []
 #: Problems found by the rule files while the DAG is built (config keys naming missing paths, ...).
 CONFIG_PROBLEMS = []
 
+#: True when the command line asks for download targets only (`snakemake download`): the parameters and
+#: databases the stages check for are what is being downloaded, so stop_on_problems ignores the batch and
+#: CONFIG_PROBLEMS (download.smk stops on its own problems).
+DOWNLOAD_ONLY = only_download_targets(sys.argv[1:])
+
 
 def require_path(config_key, path, what):
     """Record a problem unless ``path`` exists; ``config_key`` is the dotted key that set it."""
@@ -50,6 +63,8 @@ def require_path(config_key, path, what):
 
 def stop_on_problems():
     """Print every intake and config problem at once and stop before any job, as the config says."""
+    if DOWNLOAD_ONLY:
+        return
     summary = intake_report(BATCH, config["on_invalid"])
     fatal = list(CONFIG_PROBLEMS)
     if BATCH.errors and config["on_invalid"] == "fail":

@@ -11,10 +11,9 @@ rule intake:
         inputs=config["inputs"],
     log:
         f"{LOGS}/intake.log",
-    threads: 1
+    threads: stage_threads(config, "intake")
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **stage_resources(config, "intake"),
     shell:
         "snakefold intake --min-length {config[min_length]} --max-length {config[max_length]}"
         " --nonstandard-residues {config[nonstandard_residues]} --on-invalid {config[on_invalid]}"
@@ -28,10 +27,9 @@ rule query_fasta:
         sequence=lambda wildcards: SEQUENCES[wildcards.seq],
     log:
         f"{LOGS}/query_fasta/{{seq}}.log",
-    threads: 1
+    threads: stage_threads(config, "intake")
     resources:
-        mem_mb=500,
-        runtime=5,
+        **stage_resources(config, "intake"),
     run:
         from snakefold.common.atomic import atomic_write_text
 

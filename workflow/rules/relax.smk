@@ -7,9 +7,7 @@ wall time). relax.mode decides how many ranks are relaxed: best 1, all every mod
 unrelaxed model of the sequence is an input, so the job needs no checkpoint to know which one it gets.
 """
 
-from snakefold.relax.relax import relax_section
-
-RELAX = relax_section(config)
+RELAX = config["relax"]
 
 
 def relax_count(n_models):
@@ -42,10 +40,9 @@ rule relax:
         settings=RELAX,
     log:
         f"{LOGS}/relax/{{seq}}_rank_{{rank}}.log",
-    threads: 2
+    threads: stage_threads(config, "relax")
     resources:
-        mem_mb=4000,
-        runtime=120,
+        **stage_resources(config, "relax", length=sequence_length(SEQUENCES)),
     shell:
         "snakefold relax --ranking {input.ranking:q} --rank {wildcards.rank} --predictions {params.predictions:q}"
         " --output {output.pdb:q} --metrics {output.metrics:q} --platform {params.settings[platform]}"
