@@ -1,0 +1,147 @@
+"""The three figures of a target, drawn with matplotlib's object API (no global pyplot state, Agg canvas).
+
+- ``plddt.png``: pLDDT per residue for every model, best first, over the AFDB confidence bands.
+- ``pae.png``: one predicted aligned error heat map per pTM model (entry (i, j): expected error at residue j
+  when aligned on residue i), one shared colour bar in Angstrom.
+- ``coverage.png``: the MSA as ColabFold draws it: one row per sequence, sorted by identity to the query,
+  coloured by that identity where the sequence is aligned (gaps blank); the black line is the number of
+  aligned sequences at each position (the coverage).
+
+Each figure carries the target's name, and when the parameters were untrained a warning in plain words.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from snakefold.common.atomic import atomic_write_bytes
+from snakefold.common.residue_constants import HHBLITS_GAP_ID
+from snakefold.report.afdb import PLDDT_CATEGORIES
+from snakefold.report.predictions import ModelPrediction
+
+UNTRAINED_WARNING = "parameters are untrained (random); structures are meaningless"
+#: AFDB colours of the pLDDT categories (very high, confident, low, very low).
+CATEGORY_COLOURS = {"H": "#0053d6", "M": "#65cbf3", "L": "#ffdb13", "D": "#ff7d45"}
+MAX_PAE_COLUMNS = 5
+
+
+def _save(figure: Figure, path: str | os.PathLike, dpi: int) -> None:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _warn_if_untrained(figure: Figure, untrained: bool) -> None:
+    """A red line under the axes (the layout keeps the bottom strip free for it)."""
+    if untrained:
+        strip = 0.3 / figure.get_figheight()
+        figure.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+        figure.text(0.5, strip / 3, f"Warning: {UNTRAINED_WARNING}.", ha="center", va="bottom",
+                    color="#b00020", fontsize=10, fontweight="bold")
+
+
+def _model_label(rank: int, model: ModelPrediction) -> str:
+    return f"rank {rank + 1}: {model.name}"
+
+
+def plot_plddt(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
+               dpi: int = 100) -> None:
+    """pLDDT per residue, one line per model (best first), over the AFDB confidence bands."""
+    length = ranked[0].plddt.size
+    figure = Figure(figsize=(9, 4.8), layout="constrained")
+    axes = figure.add_subplot()
+    upper = 100.0
+    for letter, meaning, lower in PLDDT_CATEGORIES:
+        axes.axhspan(lower, upper, color=CATEGORY_COLOURS[letter], alpha=0.18, linewidth=0,
+                     label=f"{meaning} ({lower:g}-{upper:g})")
+        upper = lower
+    residues = np.arange(1, length + 1)
+    for rank, model in enumerate(ranked):
+        axes.plot(residues, model.plddt, linewidth=1.6 if rank == 0 else 1.0, zorder=3 + len(ranked) - rank,
+                  label=f"{_model_label(rank, model)} (mean {model.mean_plddt:.1f})")
+    axes.set_xlim(1, max(length, 2))
+    axes.set_ylim(0, 100)
+    axes.set_xlabel("Residue")
+    axes.set_ylabel("pLDDT (predicted lDDT-Cα, 0-100)")
+    axes.set_title(f"{target}: predicted lDDT per residue")
+    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    _warn_if_untrained(figure, untrained)
+    _save(figure, path, dpi)
+
+
+def plot_pae(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
+             dpi: int = 100) -> None:
+    """One PAE heat map per model that has one (pTM presets), best first, with a shared colour bar."""
+    with_pae = [(rank, model) for rank, model in enumerate(ranked) if model.predicted_aligned_error is not None]
+    if not with_pae:
+        raise ValueError(f"{target}: no model has a predicted aligned error (no pTM preset was run)")
+    columns = min(len(with_pae), MAX_PAE_COLUMNS)
+    rows = -(-len(with_pae) // columns)
+    figure = Figure(figsize=(3.4 * columns + 1.2, 3.5 * rows + 0.9), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    max_pae = max(model.max_predicted_aligned_error for _rank, model in with_pae)
+    length = with_pae[0][1].plddt.size
+    extent = (0.5, length + 0.5, length + 0.5, 0.5)
+    image = None
+    for index, axes in enumerate(grid.flat):
+        if index >= len(with_pae):
+            axes.set_axis_off()
+            continue
+        rank, model = with_pae[index]
+        image = axes.imshow(model.predicted_aligned_error, cmap="Greens_r", vmin=0.0, vmax=max_pae,
+                            extent=extent, interpolation="nearest")
+        ptm = f", pTM {model.ptm:.2f}" if model.ptm is not None else ""
+        axes.set_title(f"{_model_label(rank, model)}{ptm}", fontsize=9)
+        axes.set_xlabel("Scored residue")
+        axes.set_ylabel("Aligned residue")
+    colour_bar = figure.colorbar(image, ax=grid, shrink=0.9)
+    colour_bar.set_label("Expected position error (Å)")
+    figure.suptitle(f"{target}: predicted aligned error")
+    _warn_if_untrained(figure, untrained)
+    _save(figure, path, dpi)
+
+
+def msa_identity(msa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per MSA row, identity to the query (row 0) over its aligned positions; and the aligned mask.
+
+    ``msa`` [N, L] holds HHblits alphabet ids (gap = 21). Returns identity [N] in [0, 1] and aligned [N, L].
+    """
+    aligned = msa != HHBLITS_GAP_ID
+    matches = (msa == msa[0:1]) & aligned
+    identity = matches.sum(axis=1) / np.maximum(aligned.sum(axis=1), 1)
+    return identity, aligned
+
+
+def plot_coverage(path: str | os.PathLike, target: str, msa: np.ndarray, untrained: bool,
+                  dpi: int = 100) -> None:
+    """The MSA coloured by identity to the query, rows sorted by identity, with the coverage line."""
+    identity, aligned = msa_identity(msa)
+    order = np.argsort(-identity, kind="stable")
+    picture = np.where(aligned[order], identity[order, None].astype(np.float32), np.float32(np.nan))
+    depth, length = msa.shape
+    figure = Figure(figsize=(9, 5), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(picture, cmap="rainbow_r", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
+                        origin="lower", extent=(0.5, length + 0.5, 0, depth))
+    axes.plot(np.arange(1, length + 1), aligned.sum(axis=0), color="black", linewidth=1.2,
+              label="coverage (aligned sequences)")
+    axes.set_xlim(0.5, length + 0.5)
+    axes.set_ylim(0, depth * 1.02 if depth > 1 else 1.5)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("Position in the query")
+    axes.set_ylabel("Sequences")
+    contents = "the query alone" if depth == 1 else f"{depth} sequences"
+    axes.set_title(f"{target}: sequence coverage (MSA of {contents})")
+    axes.legend(loc="upper right", fontsize=8)
+    colour_bar = figure.colorbar(image, ax=axes)
+    colour_bar.set_label("Sequence identity to the query")
+    _warn_if_untrained(figure, untrained)
+    _save(figure, path, dpi)

@@ -1,0 +1,39 @@
+"""``snakefold report``: write one target's user-facing outputs from its sequence's work directory.
+
+    snakefold report --target ubiquitin --record-id ubiquitin --description "Human ubiquitin" \
+        --sequence MQIF... --work-dir results/_work/<seq> --features <features.npz> \
+        --out-dir results/ubiquitin [--relaxed results/_work/<seq>/relaxed/rank_0.pdb ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from snakefold.report.target_report import TargetInfo, write_target_report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", required=True, help="the target's name (its output directory's name)")
+    parser.add_argument("--record-id", required=True, help="the FASTA record ID the target came from")
+    parser.add_argument("--description", default="", help="the FASTA header's description")
+    parser.add_argument("--sequence", required=True, help="the target's sequence (one-letter codes)")
+    parser.add_argument("--work-dir", required=True, help="the sequence's work directory ({WORK}/<seq>)")
+    parser.add_argument("--features", required=True, help="the sequence's raw features (.npz, for the MSA plot)")
+    parser.add_argument("--out-dir", required=True, help="where the target's files are written")
+    parser.add_argument("--relaxed", nargs="*", default=[], metavar="RANK_PDB",
+                        help="relaxed models, named rank_<i>.pdb, that replace the unrelaxed rank i")
+    parser.add_argument("--benchmarks",
+                        help="directory of Snakemake benchmark files (<rule>/...tsv) to read timings from")
+    parser.add_argument("--dpi", type=int, default=100, help="resolution of the PNG figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    target = TargetInfo(args.target, args.record_id, args.description, args.sequence)
+    document = write_target_report(target, args.work_dir, args.features, args.out_dir, args.relaxed,
+                                   args.benchmarks, args.dpi)
+    best = document["models"][0]
+    print(f"{target.name}: {len(document['models'])} model(s); best {best['model']} "
+          f"(mean pLDDT {best['mean_plddt']:.1f}{', relaxed' if best['relaxed'] else ''})")
+    if document["warning"]:
+        print(f"{target.name}: warning: {document['warning']}")
+    return 0

@@ -1,0 +1,49 @@
+"""Which failed jobs each target depends on, from the Snakemake run that just ended.
+
+Called in the main snakemake process by the workflow's ``onsuccess``/``onerror`` handlers. Each target's
+report job (rule ``report_target``, wildcard ``target``) is the anchor: every job upstream of it in the DAG
+(``dag.dependencies`` walked breadth-first) that is in the scheduler's failed set failed for that target,
+whatever the job's own wildcards or paths are (content-keyed MSA, template and feature jobs name no
+target). Upstream jobs that did not run in this run but whose log ends in an error failed in an earlier
+run and have not run since; they are reported as such.
+
+This reads Snakemake's ``workflow.dag`` and ``workflow.scheduler.failed`` (snakemake 9, pinned in
+pyproject.toml); it runs only inside the handlers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from snakefold.report.summary import JobFailure, error_in_log, job_failure
+
+ANCHOR_RULE = "report_target"
+BATCH_RULE = "summary"
+
+
+def covers_batch(workflow: Any) -> bool:
+    """Whether the run was asked for the batch (its DAG holds the summary job), not only some of its files."""
+    return any(job.rule.name == BATCH_RULE for job in workflow.dag.jobs)
+
+
+def failures_by_target(workflow: Any, snakemake_logs: Iterable[str] = ()) -> dict[str, list[JobFailure]]:
+    """target name -> the failed jobs (this run's first, then earlier runs') its report job depends on."""
+    snakemake_logs = [str(log) for log in snakemake_logs]
+    dag = workflow.dag
+    scheduler = getattr(workflow, "scheduler", None)
+    failed = set(getattr(scheduler, "failed", ()) or ())
+    outcome: dict[str, list[JobFailure]] = {}
+    for anchor in dag.jobs:
+        if anchor.rule.name != ANCHOR_RULE:
+            continue
+        target = anchor.wildcards["target"]
+        now, earlier = [], []
+        for job in dag.bfs(dag.dependencies, anchor):
+            logs = [str(log) for log in job.log]
+            if job in failed:
+                now.append(job_failure(job.rule.name, logs, snakemake_logs))
+            elif not dag.finished(job) and dag.needrun(job) and any(error_in_log(log) for log in logs):
+                earlier.append(job_failure(job.rule.name, logs, snakemake_logs, earlier_run=True))
+        if now or earlier:
+            outcome[target] = now + earlier
+    return outcome

@@ -1,0 +1,110 @@
+"""Ranked model files: a predicted or relaxed chain, pLDDT in the B-factor column, as PDB and mmCIF.
+
+The source is the predict stage's ``unrelaxed.pdb`` (atom37 heavy atoms) or the relax stage's
+``rank_<i>.pdb`` (which may add hydrogens). It is read with Biopython, checked against the target's
+sequence (same length, same residue at every position), renumbered 1..L on chain A, given each residue's
+pLDDT as the B-factor of all its atoms, and written:
+
+- PDB with Biopython's PDBIO, after a header of TITLE, REMARK 1 (model, rank, relaxation, parameters) and
+  SEQRES records;
+- mmCIF with :mod:`snakefold.common.mmcif_writer` (sequence, metadata and ModelCIF quality scores).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+from Bio.PDB import PDBIO, PDBParser
+from Bio.PDB.PDBExceptions import PDBConstructionWarning
+from Bio.PDB.Structure import Structure
+
+from snakefold.common.atomic import atomic_write
+from snakefold.common.errors import SnakefoldError
+from snakefold.common.mmcif_writer import ModelRecord, write_mmcif
+from snakefold.common.residue_constants import restype_1to3, unknown_residue_name
+
+CHAIN_ID = "A"
+SEQRES_PER_LINE = 13
+
+
+def load_chain(path: str | Path, sequence: str) -> Structure:
+    """The single chain in ``path`` (first model), checked against ``sequence`` and numbered 1..L on chain A."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PDBConstructionWarning)
+        structure = PDBParser(QUIET=True).get_structure(Path(path).stem, str(path))
+    models = list(structure)
+    if not models:
+        raise SnakefoldError(f"{path}: no atoms")
+    for extra in models[1:]:
+        structure.detach_child(extra.id)
+    chains = list(models[0])
+    if len(chains) != 1:
+        raise SnakefoldError(f"{path}: a predicted model has one chain, this file has {len(chains)}")
+    chain = chains[0]
+    residues = [residue for residue in chain if residue.id[0] == " "]
+    if len(residues) != len(chain) or len(residues) != len(sequence):
+        raise SnakefoldError(f"{path}: {len(residues)} residues (and {len(chain) - len(residues)} hetero groups) "
+                             f"for a sequence of {len(sequence)}")
+    for position, (residue, letter) in enumerate(zip(residues, sequence), start=1):
+        expected = restype_1to3.get(letter, unknown_residue_name)
+        if residue.resname != expected:
+            raise SnakefoldError(f"{path}: residue {position} is {residue.resname}; the sequence has {expected}")
+    # Two passes: a new number may equal an old one still present in the chain.
+    for offset, residue in enumerate(residues):
+        residue.id = (" ", -1 - offset, " ")
+    for number, residue in enumerate(residues, start=1):
+        residue.id = (" ", number, " ")
+    if chain.id != CHAIN_ID:
+        chain.id = CHAIN_ID
+    return structure
+
+
+def set_plddt(structure: Structure, plddt: np.ndarray) -> None:
+    """Give every atom of residue i the pLDDT of residue i as its B-factor."""
+    for residue in structure.get_residues():
+        value = float(plddt[residue.id[1] - 1])
+        for atom in residue:
+            atom.set_bfactor(value)
+
+
+def _record_lines(name: str, text: str, width: int = 70) -> list[str]:
+    """PDB TITLE-style records: the text wrapped, continuation numbers from the second line on."""
+    lines = textwrap.wrap(text, width) or [""]
+    out = [f"{name:<6}    {lines[0]}"]
+    out.extend(f"{name:<6} {number:>3} {line}" for number, line in enumerate(lines[1:], start=2))
+    return [line[:80] for line in out]
+
+
+def pdb_header(record: ModelRecord) -> str:
+    lines = _record_lines("TITLE", record.title)
+    for paragraph in record.details.split("\n"):
+        lines.extend(f"REMARK   1 {line}" for line in textwrap.wrap(paragraph, 69))
+    names = [restype_1to3.get(letter, unknown_residue_name) for letter in record.sequence]
+    for serial, start in enumerate(range(0, len(names), SEQRES_PER_LINE), start=1):
+        chunk = " ".join(names[start:start + SEQRES_PER_LINE])
+        lines.append(f"SEQRES {serial:>3} {record.chain_id} {len(names):>4}  {chunk}")
+    return "".join(f"{line:<80}\n" for line in lines)
+
+
+def write_pdb(path: str | os.PathLike, structure: Structure, record: ModelRecord) -> None:
+    writer = PDBIO()
+    writer.set_structure(structure)
+    with atomic_write(path, "w") as handle:
+        handle.write(pdb_header(record))
+        writer.save(handle)
+
+
+def write_ranked_model(source: str | Path, pdb_path: str | os.PathLike, cif_path: str | os.PathLike,
+                       record: ModelRecord) -> None:
+    """Read ``source``, set pLDDT B-factors from ``record.plddt``, write ``pdb_path`` and ``cif_path``."""
+    structure = load_chain(source, record.sequence)
+    set_plddt(structure, np.asarray(record.plddt))
+    write_pdb(pdb_path, structure, record)
+    try:
+        write_mmcif(cif_path, structure, record)
+    except ValueError as error:
+        raise SnakefoldError(f"{source}: cannot be written as mmCIF: {error}") from None
