@@ -24,7 +24,7 @@ DEBIAN_PACKAGES = {
     "hhblits": "hhsuite", "hhsearch": "hhsuite", "hhmake": "hhsuite", "ffindex_build": "hhsuite",
     "ffindex_apply": "hhsuite",
     "jackhmmer": "hmmer", "hmmsearch": "hmmer", "hmmbuild": "hmmer", "esl-reformat": "hmmer",
-    "mmseqs": "mmseqs2", "kalign": "kalign",
+    "mmseqs": "mmseqs2", "kalign": "kalign", "rsync": "rsync",
 }
 
 
