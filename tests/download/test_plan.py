@@ -92,7 +92,7 @@ def test_databases_sharing_a_directory_are_installed_side_by_side(file_server, t
 def test_divided_mmcif_tree_is_mirrored_with_rsync_and_flattened(tmp_path):
     mirror = tmp_path / "mirror"
     for entry in ("1abc", "2abd"):
-        (mirror / entry[1:3]).mkdir(parents=True)
+        (mirror / entry[1:3]).mkdir(parents=True, exist_ok=True)
         (mirror / entry[1:3] / f"{entry}.cif.gz").write_bytes(gzip.compress(f"data_{entry}\n".encode()))
     item, directory = database_item("pdb_mmcif", tmp_path / "db" / "pdb_mmcif" / "mmcif_files")
     install_item(item, directory, urls={item.sources[0].url: mirror.as_uri()}, log_path=tmp_path / "rsync.log")
