@@ -17,7 +17,7 @@ msa                            [N, L] int32    :mod:`snakefold.data.msa_features
 deletion_matrix_int            [N, L] int32
 num_alignments                 [L] int32
 msa_species_identifiers        [N] bytes
-template_aatype                [T, L, 22] f32  one-hot in AlphaFold2 order with X and gap
+template_aatype                [T, L, 22] f32  one-hot in the HHblits alphabet (20 residues, X, gap)
 template_all_atom_masks        [T, L, 37] f32  atom37 presence
 template_all_atom_positions    [T, L, 37, 3]   atom37 coordinates (Angstrom), float32
 template_domain_names          [T] bytes       ``<pdb id>_<chain>``

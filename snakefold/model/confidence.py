@@ -1,0 +1,127 @@
+"""Confidence scores from the head logits: pLDDT, predicted aligned error, pTM, ranking confidence.
+
+- **pLDDT** (supplement section 1.9.6, Algorithm 29): the predicted lDDT-CA of each residue, the
+  expectation of the predicted lDDT distribution over 50 equal bins of [0, 1], times 100.
+- **Predicted aligned error** (section 1.9.7): the expected error (Angstrom) of residue j's position
+  when the prediction and the true structure are aligned on residue i's frame, from 64 bins: 63
+  edges evenly spaced on [0, 31] Angstrom (bin width 0.5) and a last, open bin. Each bin counts as
+  its centre; the open bin's centre, 31.75 Angstrom, is the largest error the head can express.
+- **pTM** (section 1.9.7): the expected TM-score of the prediction, maximised over the
+  alignment residue i: ptm = max_i sum_j w_j E[f(e_ij)] / sum_j w_j, with f(d) = 1 / (1 + (d/d0)^2)
+  and d0(N) = 1.24 (N - 15)^(1/3) - 1.8, N the sum of the residue weights clipped below at 19 so that
+  d0 stays positive (Yang & Skolnick 2004, eq. 5).
+- **Ranking confidence**: mean pLDDT over the residues (AlphaFold2's monomer ranking), or 100 x pTM.
+
+The functions accept numpy or JAX arrays and compute with the same library as their input (so they can
+run inside a jitted model, or on saved logits).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+#: pLDDT categories of the AlphaFold Protein Structure Database: (name, exclusive lower bound), best first.
+PLDDT_CATEGORIES: tuple[tuple[str, float], ...] = (
+    ("very high", 90.0), ("confident", 70.0), ("low", 50.0), ("very low", -np.inf),
+)
+
+
+def _array_module(*arrays):
+    return jnp if any(isinstance(array, jax.Array) for array in arrays) else np
+
+
+def _softmax(logits, xp):
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    exponentials = xp.exp(shifted)
+    return exponentials / xp.sum(exponentials, axis=-1, keepdims=True)
+
+
+def plddt(logits):
+    """Per-residue pLDDT [..., N] in [0, 100] from predicted-lDDT logits [..., N, num_bins]."""
+    xp = _array_module(logits)
+    num_bins = logits.shape[-1]
+    bin_centers = (xp.arange(num_bins, dtype=logits.dtype) + 0.5) / num_bins
+    return 100.0 * xp.sum(_softmax(logits, xp) * bin_centers, axis=-1)
+
+
+def plddt_category(plddt_value: float) -> str:
+    """The AlphaFold DB category of a pLDDT value: 'very high' (> 90), 'confident' (70-90], 'low' (50-70],
+    'very low' (<= 50)."""
+    for name, lower_bound in PLDDT_CATEGORIES:
+        if plddt_value > lower_bound:
+            return name
+    raise ValueError(f"pLDDT {plddt_value!r} is not a number")
+
+
+def aligned_error_bin_centers(breaks):
+    """Centres [num_bins] of the aligned-error bins from their inner edges ``breaks`` [num_bins - 1].
+
+    Bins are [breaks[k-1], breaks[k]) with an open last bin; each counts as the middle of its edges,
+    the last one as half a bin width past the last edge.
+    """
+    xp = _array_module(breaks)
+    step = breaks[1] - breaks[0]
+    centers = breaks + step / 2
+    return xp.concatenate([centers, centers[-1:] + step])
+
+
+def predicted_aligned_error(logits, breaks) -> dict:
+    """Predicted aligned error from PAE-head logits [N, N, num_bins] and bin edges [num_bins - 1].
+
+    Returns ``aligned_confidence_probs`` [N, N, num_bins], ``predicted_aligned_error`` [N, N] (Angstrom;
+    row = aligned-on residue i, column = residue j) and ``max_predicted_aligned_error`` (scalar, the
+    centre of the open last bin).
+    """
+    xp = _array_module(logits, breaks)
+    probabilities = _softmax(logits, xp)
+    centers = aligned_error_bin_centers(breaks)
+    return {
+        "aligned_confidence_probs": probabilities,
+        "predicted_aligned_error": xp.sum(probabilities * centers, axis=-1),
+        "max_predicted_aligned_error": centers[-1],
+    }
+
+
+def tm_score_d0(num_residues):
+    """TM-score distance scale d0 (Angstrom) for ``num_residues`` residues, which are clipped below at 19."""
+    xp = _array_module(num_residues)
+    clipped = xp.maximum(num_residues, 19)
+    return 1.24 * (clipped - 15) ** (1.0 / 3.0) - 1.8
+
+
+def ptm(logits, breaks, residue_weights=None):
+    """Predicted TM-score (scalar) from PAE-head logits [N, N, num_bins] and bin edges [num_bins - 1].
+
+    ``residue_weights`` [N] in [0, 1] (default all 1; pass the sequence mask to ignore padding) weight
+    both the residues scored and the choice of the alignment residue.
+    """
+    xp = _array_module(logits, breaks, residue_weights)
+    if residue_weights is None:
+        residue_weights = xp.ones(logits.shape[0], dtype=logits.dtype)
+    d0 = tm_score_d0(xp.sum(residue_weights))
+    tm_per_bin = 1.0 / (1.0 + xp.square(aligned_error_bin_centers(breaks)) / xp.square(d0))
+    expected_tm = xp.sum(_softmax(logits, xp) * tm_per_bin, axis=-1)  # [N, N]
+    pair_weights = residue_weights[None, :] * residue_weights[:, None]
+    normalized_weights = pair_weights / (1e-8 + xp.sum(pair_weights, axis=-1, keepdims=True))
+    per_alignment = xp.sum(expected_tm * normalized_weights, axis=-1)  # [N]
+    return xp.max(per_alignment * residue_weights)
+
+
+def ranking_confidence(plddt_values, mask=None, ptm_value=None,
+                       rank_by: Literal["plddt", "ptm"] = "plddt"):
+    """The score models are ranked by: mean pLDDT over the residues where ``mask`` [N] is 1 (default all),
+    or with ``rank_by='ptm'``, 100 x ``ptm_value``. Both are on a 0-100 scale."""
+    if rank_by == "ptm":
+        if ptm_value is None:
+            raise ValueError("ranking by pTM needs a pTM value; only the *_ptm models predict one")
+        return 100.0 * ptm_value
+    if rank_by != "plddt":
+        raise ValueError(f"rank_by must be 'plddt' or 'ptm', not {rank_by!r}")
+    xp = _array_module(plddt_values, mask)
+    if mask is None:
+        return xp.mean(plddt_values)
+    return xp.sum(plddt_values * mask) / xp.sum(mask)

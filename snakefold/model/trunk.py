@@ -1,0 +1,68 @@
+"""The trunk: embeddings, recycling, templates, extra-MSA stack and Evoformer (Algorithm 2 lines 5-18).
+
+:class:`EmbeddingsAndEvoformer` (scope ``evoformer`` in the published parameters) turns one recycling
+slice of the processed features, plus the previous iteration's outputs, into the representations the
+structure module and heads read:
+
+* ``msa`` [N_clust, N_res, c_m] -- the clustered MSA rows (template rows removed);
+* ``msa_first_row`` [N_res, c_m] -- the query row, recycled into the next iteration;
+* ``pair`` [N_res, N_res, c_z] -- recycled into the next iteration;
+* ``single`` [N_res, c_s] -- Linear of the first MSA row, the structure module's input.
+
+Batch keys read: ``target_feat``, ``msa_feat``, ``msa_mask``, ``seq_mask``, ``aatype``, ``residue_index``,
+the extra-MSA features, the template features (template presets), and ``prev_pos`` [N_res, 37, 3],
+``prev_msa_first_row``, ``prev_pair`` (zeros at the first iteration). Padded residues (``seq_mask`` 0)
+and padded MSA rows (mask 0) never influence the representations of real residues.
+"""
+
+from __future__ import annotations
+
+import haiku as hk
+import jax.numpy as jnp
+
+from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig
+from snakefold.model.embeddings import InputEmbedder, RecyclingEmbedder, RelativePositionEncoding
+from snakefold.model.evoformer import EvoformerStack
+from snakefold.model.extra_msa import ExtraMsaStack
+from snakefold.model.templates import TemplateEmbedding, TemplateTorsionEmbedder
+
+
+class EmbeddingsAndEvoformer(hk.Module):
+    """Algorithm 2 lines 5-18: one recycling iteration's trunk; returns the representations dict."""
+
+    def __init__(self, config: EmbeddingsAndEvoformerConfig, global_config: GlobalConfig, name: str = "evoformer"):
+        super().__init__(name=name)
+        self.config = config
+        self.global_config = global_config
+
+    def __call__(self, batch: dict[str, jnp.ndarray]) -> dict[str, jnp.ndarray]:
+        c, gc = self.config, self.global_config
+        seq_mask = batch["seq_mask"]
+        pair_mask = seq_mask[:, None] * seq_mask[None, :]
+
+        msa, pair = InputEmbedder(c)(batch["target_feat"], batch["msa_feat"])
+        recycled = RecyclingEmbedder(c)(batch["aatype"], batch["prev_pos"], batch["prev_msa_first_row"],
+                                        batch["prev_pair"])
+        if recycled.pair_from_positions is not None:
+            pair += recycled.pair_from_positions
+        if recycled.msa_first_row is not None:
+            msa = msa.at[0].add(recycled.msa_first_row)
+        if recycled.pair is not None:
+            pair += recycled.pair
+        if c.max_relative_feature:
+            pair += RelativePositionEncoding(c)(batch["residue_index"])
+
+        if c.template.enabled:
+            pair += TemplateEmbedding(c.template, gc)(pair, batch, pair_mask)
+
+        pair = ExtraMsaStack(c, gc)(batch, pair, pair_mask)
+
+        msa_mask = batch["msa_mask"]
+        num_clusters = msa.shape[0]
+        if c.template.enabled and c.template.embed_torsion_angles:
+            template_rows, template_row_mask = TemplateTorsionEmbedder(c)(batch)
+            msa = jnp.concatenate([msa, template_rows], axis=0)
+            msa_mask = jnp.concatenate([msa_mask, template_row_mask], axis=0)
+
+        msa, pair, single = EvoformerStack(c, gc)(msa, pair, msa_mask, pair_mask)
+        return {"msa": msa[:num_clusters], "msa_first_row": msa[0], "pair": pair, "single": single}
