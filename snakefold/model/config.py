@@ -16,20 +16,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: A chunk size chosen from the shapes at hand (:func:`snakefold.model.primitives.chunk_size_for`).
+AUTO = "auto"
+
+ChunkSize = int | None | str
+
+
 @dataclass(frozen=True)
 class GlobalConfig:
     """Settings every module reads.
 
-    ``subbatch_size``: attention and transition layers process this many rows (MSA sequences, pair rows)
-    at a time, so that their [rows, heads, N, N] logits and 4x-wide hidden activations never exist for the
-    whole tensor at once; ``None`` processes everything in one go. The numbers do not depend on it (up to
-    float rounding).
+    Chunking: a layer processes its batch rows a chunk at a time, so that its large intermediates (the
+    [rows, heads, N, N] attention logits, the 4x-wide transition activations, the [rows, N, c, c] outer
+    products, the triangle products) never exist for the whole tensor at once. The numbers do not depend
+    on the chunk sizes (up to float rounding).
+
+    ``subbatch_size``: rows per chunk of attention and transition layers (MSA sequences, pair rows);
+    ``None`` processes everything in one go; ``"auto"`` (:data:`AUTO`) chooses per layer and shape: the
+    most rows whose largest intermediate fits ``chunk_budget_mb``, everything at once when it all fits,
+    and chunks of queries within a row when one row does not.
+    ``triangle_chunk_size``: channels per chunk of the triangle multiplications (same choices).
+    ``chunk_budget_mb``: the budget of the ``"auto"`` choices; ``None`` takes the backend's default
+    (:data:`snakefold.model.primitives.DEFAULT_CHUNK_BUDGET_MB`): cache-sized on CPU, where small pieces run
+    fastest, large on GPU and TPU, where it only bounds memory.
+    ``attention_implementation``: ``"xla"`` (einsums and a softmax that XLA fuses, on every backend) or
+    ``"cudnn"`` (``jax.nn.dot_product_attention``'s cuDNN flash-attention kernel: GPU with ``bfloat16``
+    only; not verified on a GPU by this project's tests).
+    ``bfloat16``: the trunk (embeddings, templates, extra-MSA stack, Evoformer) computes in bfloat16 with
+    float32 layer normalisation, softmax and accumulation; the structure module and heads stay float32.
+    Meant for accelerators (on CPU it is slower than float32); outputs move within the parity tolerances
+    measured in bench/model/README.md.
     ``zero_init``: AlphaFold2's initialisation of the last layer of every residual update to zero. It only
     matters for freshly initialised (random) parameters; with ``zero_init`` the residual updates start at
     zero, without it every parameter is random, which is what random test and demo parameters want.
     """
 
-    subbatch_size: int | None = 4
+    subbatch_size: ChunkSize = AUTO
+    triangle_chunk_size: ChunkSize = AUTO
+    chunk_budget_mb: float | None = None
+    attention_implementation: str = "xla"
+    bfloat16: bool = False
     zero_init: bool = True
 
 
@@ -48,10 +74,11 @@ class TransitionConfig:
 
 @dataclass(frozen=True)
 class OuterProductMeanConfig:
-    """``chunk_size``: pair rows whose [rows, L, c, c] outer products are formed at a time."""
+    """``chunk_size``: pair rows whose [rows, L, c, c] outer products are formed at a time (``"auto"``: see
+    :class:`GlobalConfig`)."""
 
     num_outer_channel: int = 32
-    chunk_size: int | None = 128
+    chunk_size: ChunkSize = AUTO
 
 
 @dataclass(frozen=True)
@@ -105,7 +132,8 @@ class TemplateConfig:
     """Template embedding (Algorithm 2 lines 7-13, Algorithms 16-17).
 
     The template pair channel count is ``template_pair_stack.triangle_attention_ending_node.value_dim``
-    (64), as in AlphaFold2. ``subbatch_size`` chunks the point-wise attention over pair positions.
+    (64), as in AlphaFold2. ``subbatch_size`` chunks the point-wise attention over pair positions (``"auto"``:
+    see :class:`GlobalConfig`).
     """
 
     enabled: bool = False
@@ -114,7 +142,7 @@ class TemplateConfig:
     attention: AttentionConfig = AttentionConfig(num_head=4, gating=False, key_dim=64, value_dim=64)
     dgram_features: DistogramFeatureConfig = DistogramFeatureConfig(min_bin=3.25, max_bin=50.75, num_bins=39)
     template_pair_stack: TemplatePairStackConfig = TemplatePairStackConfig()
-    subbatch_size: int | None = 128
+    subbatch_size: ChunkSize = AUTO
 
     @property
     def num_channel(self) -> int:
@@ -171,7 +199,10 @@ class FeatureConfig:
     ``max_extra_msa`` of the rest form the extra MSA. With ``resample_msa_in_recycling`` every recycling
     iteration gets its own sample; ``residue_buckets`` lists the lengths the residue dimension is padded
     up to (longer inputs to a multiple of 128), so that a compiled model is reused across targets of
-    similar length; an empty tuple pads nothing.
+    similar length; an empty tuple pads nothing. The MSA dimensions are padded to the fixed sizes above;
+    the model then drops the rows that are padding (:mod:`snakefold.model.padding`), keeping the next
+    ``msa_row_buckets`` (cluster rows) and ``extra_msa_row_buckets`` (extra-MSA rows) bucket, so that
+    alignments of similar depth share one compiled model.
     """
 
     max_msa_clusters: int = 512
@@ -183,6 +214,8 @@ class FeatureConfig:
     resample_msa_in_recycling: bool = True
     residue_buckets: tuple[int, ...] = (16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 448, 512, 640,
                                         768, 1024, 1280, 1536, 2048)
+    msa_row_buckets: tuple[int, ...] = (32, 64, 128, 256, 512)
+    extra_msa_row_buckets: tuple[int, ...] = (32, 128, 512, 1024, 2048, 3072, 4096, 5120)
 
     @property
     def num_msa_clusters(self) -> int:

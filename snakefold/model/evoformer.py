@@ -31,7 +31,8 @@ class EvoformerIteration(hk.Module):
     """Algorithm 6 lines 2-10: one block; with ``is_extra_msa`` the extra-MSA variant (Algorithm 18).
 
     ``activations``: {'msa': [N_seq, N_res, c_m], 'pair': [N_res, N_res, c_z]}; ``masks``: {'msa':
-    [N_seq, N_res], 'pair': [N_res, N_res]}. Returns the updated activations.
+    [N_seq, N_res], 'pair': [N_res, N_res]}. Returns the updated activations, in their precision (float32,
+    or bfloat16 with ``GlobalConfig.bfloat16``: each update is cast to it before it is added).
     """
 
     def __init__(self, config: EvoformerBlockConfig, global_config: GlobalConfig, is_extra_msa: bool,
@@ -46,23 +47,27 @@ class EvoformerIteration(hk.Module):
         msa, pair = activations["msa"], activations["pair"]
         msa_mask, pair_mask = masks["msa"], masks["pair"]
 
-        msa = msa + MSARowAttentionWithPairBias(c.msa_row_attention_with_pair_bias, gc)(msa, msa_mask, pair)
-        if self.is_extra_msa:
-            msa = msa + MSAColumnGlobalAttention(c.msa_column_attention, gc)(msa, msa_mask)
-        else:
-            msa = msa + MSAColumnAttention(c.msa_column_attention, gc)(msa, msa_mask)
-        msa = msa + Transition(c.msa_transition, gc, name="msa_transition")(msa)
+        def residual(act: jnp.ndarray, update: jnp.ndarray) -> jnp.ndarray:
+            return act + update.astype(act.dtype)
 
-        pair = pair + OuterProductMean(c.outer_product_mean, gc, pair.shape[-1])(msa, msa_mask)
-        pair = pair + TriangleMultiplication(c.triangle_multiplication_outgoing, gc,
-                                             name="triangle_multiplication_outgoing")(pair, pair_mask)
-        pair = pair + TriangleMultiplication(c.triangle_multiplication_incoming, gc,
-                                             name="triangle_multiplication_incoming")(pair, pair_mask)
-        pair = pair + TriangleAttention(c.triangle_attention_starting_node, gc, ending_node=False,
-                                        name="triangle_attention_starting_node")(pair, pair_mask)
-        pair = pair + TriangleAttention(c.triangle_attention_ending_node, gc, ending_node=True,
-                                        name="triangle_attention_ending_node")(pair, pair_mask)
-        pair = pair + Transition(c.pair_transition, gc, name="pair_transition")(pair)
+        # Attention and transition layers add their updates themselves (in place, chunk by chunk).
+        msa = MSARowAttentionWithPairBias(c.msa_row_attention_with_pair_bias, gc)(msa, msa_mask, pair)
+        if self.is_extra_msa:
+            msa = MSAColumnGlobalAttention(c.msa_column_attention, gc)(msa, msa_mask)
+        else:
+            msa = MSAColumnAttention(c.msa_column_attention, gc)(msa, msa_mask)
+        msa = Transition(c.msa_transition, gc, name="msa_transition")(msa)
+
+        pair = residual(pair, OuterProductMean(c.outer_product_mean, gc, pair.shape[-1])(msa, msa_mask))
+        pair = residual(pair, TriangleMultiplication(c.triangle_multiplication_outgoing, gc,
+                                                     name="triangle_multiplication_outgoing")(pair, pair_mask))
+        pair = residual(pair, TriangleMultiplication(c.triangle_multiplication_incoming, gc,
+                                                     name="triangle_multiplication_incoming")(pair, pair_mask))
+        pair = TriangleAttention(c.triangle_attention_starting_node, gc, ending_node=False,
+                                 name="triangle_attention_starting_node")(pair, pair_mask)
+        pair = TriangleAttention(c.triangle_attention_ending_node, gc, ending_node=True,
+                                 name="triangle_attention_ending_node")(pair, pair_mask)
+        pair = Transition(c.pair_transition, gc, name="pair_transition")(pair)
         return {"msa": msa, "pair": pair}
 
 

@@ -49,6 +49,7 @@ class ExtraMsaStack(hk.Module):
     @hk.transparent
     def __call__(self, batch: dict[str, jnp.ndarray], pair: jnp.ndarray, pair_mask: jnp.ndarray) -> jnp.ndarray:
         extra_msa = Linear(self.config.extra_msa_channel, name="extra_msa_activations")(extra_msa_features(batch))
+        extra_msa = extra_msa.astype(pair.dtype)
         block = EvoformerIteration(self.config.evoformer, self.global_config, is_extra_msa=True,
                                    name="extra_msa_stack")
         masks = {"msa": batch["extra_msa_mask"], "pair": pair_mask}

@@ -5,8 +5,10 @@ recycling slice of the processed features: the trunk (:mod:`snakefold.model.trun
 module (:mod:`snakefold.model.structure_module`) and the heads (:mod:`snakefold.model.heads`).
 :class:`AlphaFold` (scope ``alphafold``) adds the previous iteration's outputs to the batch and returns
 this iteration's result, with its confidence scores (:mod:`snakefold.model.confidence`), and the values
-to recycle. :func:`run_model` is Algorithm 2's outer loop: ``num_recycle + 1`` iterations, each on its
-own slice of the features (AlphaFold2 resamples the MSA every iteration), compiled once and reused.
+to recycle. :func:`run_model` is Algorithm 2's outer loop (:func:`recycle`): ``num_recycle + 1``
+iterations, each on its own slice of the features (AlphaFold2 resamples the MSA every iteration), compiled
+once (:func:`compile_iteration`) and reused; optionally it stops early once the CA distance matrix stops
+changing (AlphaFold-Multimer's criterion), and it reports the recycling iterations run.
 
 The recycled values (Algorithm 32) are ``prev_msa_first_row`` [N_res, c_m], ``prev_pair`` [N_res, N_res, c_z]
 and ``prev_pos`` [N_res, 37, 3] (the structure module's atom positions); all are zero at the first
@@ -22,17 +24,19 @@ single, structure_module), ``structure_module`` (final_atom_positions [N_res, 37
 from __future__ import annotations
 
 import functools
-from typing import Mapping
+from typing import Callable, Mapping
 
 import haiku as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from snakefold.common import residue_constants
 from snakefold.common.errors import SnakefoldError
 from snakefold.model import confidence
 from snakefold.model.heads import (DistogramHead, ExperimentallyResolvedHead, MaskedMsaHead, PredictedAlignedErrorHead,
                                    PredictedLDDTHead)
+from snakefold.model.padding import trim_padding_rows
 from snakefold.model.presets import ModelConfig
 from snakefold.model.structure_module import StructureModule
 from snakefold.model.trunk import EmbeddingsAndEvoformer
@@ -124,13 +128,13 @@ def forward(config: ModelConfig) -> hk.Transformed:
     return hk.transform(lambda batch, prev: AlphaFold(config)(batch, prev))
 
 
-def initial_prev(config: ModelConfig, num_res: int) -> dict[str, jnp.ndarray]:
-    """Recycled values of the first iteration: zeros."""
+def initial_prev(config: ModelConfig, num_res: int) -> dict[str, np.ndarray]:
+    """Recycled values of the first iteration: zeros (NumPy, so that making them compiles nothing)."""
     trunk = config.embeddings_and_evoformer
     return {
-        "prev_pos": jnp.zeros((num_res, 37, 3), jnp.float32),
-        "prev_msa_first_row": jnp.zeros((num_res, trunk.msa_channel), jnp.float32),
-        "prev_pair": jnp.zeros((num_res, num_res, trunk.pair_channel), jnp.float32),
+        "prev_pos": np.zeros((num_res, 37, 3), np.float32),
+        "prev_msa_first_row": np.zeros((num_res, trunk.msa_channel), np.float32),
+        "prev_pair": np.zeros((num_res, num_res, trunk.pair_channel), np.float32),
     }
 
 
@@ -166,7 +170,8 @@ def recycling_slices(features: Mapping[str, np.ndarray], config: ModelConfig,
                      num_recycle: int) -> list[dict[str, np.ndarray]]:
     """The per-iteration batches of processed ``features`` (leading dimension ``num_recycle + 1``).
 
-    Features with a single slice (MSA not resampled) serve every iteration.
+    Features with a single slice (MSA not resampled) serve every iteration. Masked-out MSA and extra-MSA
+    rows are dropped, down to the next row bucket (:func:`snakefold.model.padding.trim_padding_rows`).
     """
     names = input_feature_names(config)
     missing = [name for name in names if name not in features]
@@ -183,25 +188,81 @@ def recycling_slices(features: Mapping[str, np.ndarray], config: ModelConfig,
         raise SnakefoldError(
             f"processed features hold {num_slices} recycling slices, {num_recycle + 1} are needed for "
             f"{num_recycle} recycles: remake them with `snakefold process-features --num-recycle {num_recycle}`")
-    return [{name: features[name][min(index, num_slices - 1)] for name in names}
-            for index in range(num_recycle + 1)]
+    return trim_padding_rows([{name: features[name][min(index, num_slices - 1)] for name in names}
+                              for index in range(num_recycle + 1)], config.features)
+
+
+#: One recycling iteration: (batch slice, recycled values) -> (result, values to recycle).
+IterationStep = Callable[[Mapping[str, np.ndarray], Mapping[str, jnp.ndarray]], tuple[dict, dict]]
+
+
+def compile_iteration(config: ModelConfig, params: hk.Params, batch: Mapping[str, np.ndarray]) -> IterationStep:
+    """One iteration of ``config`` compiled ahead of time for the shapes of ``batch`` (one slice).
+
+    The parameters are placed on the device once. Compiling goes through JAX's compilation caches: a
+    process that enabled the persistent cache loads a program compiled earlier for the same shapes.
+    """
+    params = jax.device_put(params)
+    prev = initial_prev(config, batch["aatype"].shape[0])
+    compiled = jitted_apply(config).lower(params, None, batch, prev).compile()
+
+    def step(batch_slice, recycled):
+        return compiled(params, None, batch_slice, recycled)
+
+    return step
+
+
+def ca_distance_change(previous_positions: np.ndarray, positions: np.ndarray, seq_mask: np.ndarray) -> float:
+    """Root-mean-square change (Angstrom) of the CA-CA distance matrix between two iterations' atom37
+    positions [N_res, 37, 3], over the pairs of real residues (``seq_mask`` [N_res])."""
+    def ca_distances(atom_positions):
+        ca = np.asarray(atom_positions, np.float64)[:, residue_constants.atom_order["CA"]]
+        return np.sqrt(np.sum(np.square(ca[:, None] - ca[None, :]), axis=-1))
+
+    pair_mask = np.outer(seq_mask, seq_mask)
+    squared = np.square(ca_distances(positions) - ca_distances(previous_positions))
+    return float(np.sqrt(np.sum(squared * pair_mask) / max(np.sum(pair_mask), 1.0)))
+
+
+def recycle(step: IterationStep, batches: list[dict[str, np.ndarray]], prev: Mapping[str, np.ndarray],
+            early_stop_tolerance: float = 0.0) -> tuple[dict, int]:
+    """Algorithm 2's outer loop: ``step`` on each slice in turn, feeding back the recycled values.
+
+    With ``early_stop_tolerance`` > 0 the loop stops once the CA distance matrix changes by less than it
+    between two iterations (:func:`ca_distance_change`, AlphaFold-Multimer's criterion); 0 runs every slice,
+    as AlphaFold2's monomer models do. Returns the last iteration's result and the number of recycling
+    iterations run after the first.
+    """
+    if early_stop_tolerance < 0:
+        raise SnakefoldError(f"the early-stop tolerance must be at least 0, not {early_stop_tolerance}")
+    result: dict = {}
+    previous_positions = None
+    for iteration, batch in enumerate(batches):
+        result, prev = step(batch, prev)
+        if early_stop_tolerance > 0 and "structure_module" in result:
+            positions = np.asarray(result["structure_module"]["final_atom_positions"])
+            if previous_positions is not None and ca_distance_change(
+                    previous_positions, positions, np.asarray(batch["seq_mask"])) < early_stop_tolerance:
+                return result, iteration
+            previous_positions = positions
+    return result, len(batches) - 1
 
 
 def run_model(config: ModelConfig, params: hk.Params, features: Mapping[str, np.ndarray],
-              num_recycle: int | None = None) -> dict:
-    """Algorithm 2: ``num_recycle + 1`` iterations on processed ``features``; the last iteration's result.
+              num_recycle: int | None = None, early_stop_tolerance: float = 0.0) -> dict:
+    """Algorithm 2: up to ``num_recycle + 1`` iterations on processed ``features``; the last iteration's result.
 
-    ``num_recycle`` defaults to the configuration's. The result is a nested dict of NumPy arrays.
+    ``num_recycle`` defaults to the configuration's; ``early_stop_tolerance`` as in :func:`recycle`. The
+    result is a nested dict of NumPy arrays, with ``num_recycles``, the recycling iterations run.
     """
     num_recycle = config.num_recycle if num_recycle is None else num_recycle
     batches = recycling_slices(features, config, num_recycle)
-    apply = jitted_apply(config)
-    params = jax.device_put(params)
+    step = compile_iteration(config, params, batches[0])
     prev = initial_prev(config, batches[0]["aatype"].shape[0])
-    result = {}
-    for batch in batches:
-        result, prev = apply(params, None, batch, prev)
-    return jax.tree_util.tree_map(np.asarray, result)
+    result, num_recycles = recycle(step, batches, prev, early_stop_tolerance)
+    result = jax.tree_util.tree_map(np.asarray, result)
+    result["num_recycles"] = np.asarray(num_recycles, np.int32)
+    return result
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,31 +1,43 @@
 """The layers every AlphaFold2 module is built from: Linear, LayerNorm, mask bias and chunked application.
 
 ``Linear`` and ``LayerNorm`` create their parameters under AlphaFold2's names (``weights``/``bias`` and
-``scale``/``offset``), so a module tree built from them has exactly the published parameter names. The
+``scale``/``offset``), so a module tree built from them has exactly the published parameter names.
+``LayerNorm`` normalises in float32 whatever its input's precision (bfloat16 activations). The
 initialisers follow the supplement (section 1.11.4): ``linear`` is LeCun (fan-in) truncated normal,
 ``relu`` He truncated normal, ``zeros`` zero; ``final`` is the last layer of a residual update, zero when
 ``GlobalConfig.zero_init`` (the published training setup) and ``linear`` otherwise.
 
 :func:`apply_in_chunks` runs a function over slices of a batch dimension, one slice after the other,
 which bounds memory on long sequences; the result equals one call on the whole batch.
+:func:`update_in_chunks` does the same for a state that each slice updates from itself alone, in
+place; :func:`add_in_chunks` for a residual update.
+:func:`chunk_size_for` picks the slice size of a layer from its shapes (``"auto"`` chunking): the most
+rows whose intermediates fit the chunk budget (:data:`DEFAULT_CHUNK_BUDGET_MB` per backend, or
+``GlobalConfig.chunk_budget_mb``).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import haiku as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snakefold.model.config import GlobalConfig
+from snakefold.model.config import AUTO, ChunkSize, GlobalConfig
 
 #: Standard deviation of a unit normal truncated to [-2, 2]; dividing by it restores the intended variance.
 TRUNCATED_NORMAL_STDDEV_FACTOR = 0.87962566103423978
 
 #: Additive attention bias of masked-out keys (``(mask - 1) * MASK_BIAS``), as in AlphaFold2.
 MASK_BIAS = 1e9
+
+#: Budget (MB) of one chunk's intermediates under ``"auto"`` chunking, by JAX backend. On CPU, pieces that
+#: stay in the caches run fastest (measured in bench/model/README.md); on accelerators the budget only
+#: bounds memory (:data:`ACCELERATOR_CHUNK_BUDGET_MB` for any backend not listed).
+DEFAULT_CHUNK_BUDGET_MB = {"cpu": 8.0}
+ACCELERATOR_CHUNK_BUDGET_MB = 512.0
 
 
 def initializer(name: str, fan_in: int) -> hk.initializers.Initializer:
@@ -59,30 +71,43 @@ class Linear(hk.Module):
         self.bias_init = bias_init
 
     def __call__(self, inputs: jnp.ndarray) -> jnp.ndarray:
-        num_input = inputs.shape[-1]
-        weights = hk.get_parameter("weights", (num_input, self.num_output), inputs.dtype,
-                                   initializer(self.initializer, num_input))
+        weights, bias = self.parameters(inputs.shape[-1], inputs.dtype)
         output = jnp.einsum("...a,ah->...h", inputs, weights)
-        if self.use_bias:
-            output += hk.get_parameter("bias", (self.num_output,), inputs.dtype,
-                                       hk.initializers.Constant(self.bias_init))
+        if bias is not None:
+            output += bias
         return output
+
+    def parameters(self, num_input: int, dtype) -> tuple[jnp.ndarray, jnp.ndarray | None]:
+        """The layer's ``weights`` [num_input, num_output] and ``bias`` (None without one), for callers that
+        apply several layers as one matrix product."""
+        weights = hk.get_parameter("weights", (num_input, self.num_output), dtype,
+                                   initializer(self.initializer, num_input))
+        if not self.use_bias:
+            return weights, None
+        return weights, hk.get_parameter("bias", (self.num_output,), dtype, hk.initializers.Constant(self.bias_init))
 
 
 class LayerNorm(hk.Module):
-    """Layer normalisation over the last axis with a learned per-channel ``scale`` and ``offset``."""
+    """Layer normalisation over the channel axis (``axis``, the last by default) with a learned per-channel
+    ``scale`` and ``offset``; computed in float32, returned in the input's precision."""
 
-    def __init__(self, eps: float = 1e-5, name: str = "layer_norm"):
+    def __init__(self, eps: float = 1e-5, axis: int = -1, name: str = "layer_norm"):
         super().__init__(name=name)
         self.eps = eps
+        self.axis = axis
 
     def __call__(self, inputs: jnp.ndarray) -> jnp.ndarray:
-        num_channel = inputs.shape[-1]
-        scale = hk.get_parameter("scale", (num_channel,), inputs.dtype, hk.initializers.Constant(1.0))
-        offset = hk.get_parameter("offset", (num_channel,), inputs.dtype, hk.initializers.Constant(0.0))
-        mean = jnp.mean(inputs, axis=-1, keepdims=True)
-        variance = jnp.var(inputs, axis=-1, keepdims=True)
-        return scale * jax.lax.rsqrt(variance + self.eps) * (inputs - mean) + offset
+        num_channel = inputs.shape[self.axis]
+        scale = hk.get_parameter("scale", (num_channel,), jnp.float32, hk.initializers.Constant(1.0))
+        offset = hk.get_parameter("offset", (num_channel,), jnp.float32, hk.initializers.Constant(0.0))
+        channel_shape = [1] * inputs.ndim
+        channel_shape[self.axis] = num_channel
+        scale = scale.astype(jnp.float32).reshape(channel_shape)
+        offset = offset.astype(jnp.float32).reshape(channel_shape)
+        values = inputs.astype(jnp.float32)
+        mean = jnp.mean(values, axis=self.axis, keepdims=True)
+        variance = jnp.var(values, axis=self.axis, keepdims=True)
+        return (scale * jax.lax.rsqrt(variance + self.eps) * (values - mean) + offset).astype(inputs.dtype)
 
 
 def mask_bias(mask: jnp.ndarray) -> jnp.ndarray:
@@ -95,24 +120,99 @@ def apply_in_chunks(function: Callable[..., jnp.ndarray], batched_args: Sequence
     """``function(*batched_args)`` computed ``chunk_size`` slices of axis ``in_axis`` at a time.
 
     ``function`` must act on each slice independently; it may call Haiku modules (the loop is a
-    ``hk.scan``, so it must run inside a Haiku transform). Its output has the sliced dimension at
-    ``out_axis``. Full chunks run in the loop, a shorter last chunk after it. ``chunk_size=None`` (or one
-    at least the batch size) calls ``function`` once on everything.
+    ``hk.scan``, so it must run inside a Haiku transform). Its output (an array, or a tuple of arrays) has
+    the sliced dimension at ``out_axis``. Each chunk is sliced from the arguments where they lie and its
+    result written into the output in place, so that nothing but the output itself is as large as the
+    whole (no transposed copies, no stacked results to concatenate). Full chunks run in the loop, a shorter
+    last chunk after it. ``chunk_size=None`` (or one at least the batch size) calls ``function`` once on
+    everything.
     """
     size = batched_args[0].shape[in_axis]
     if chunk_size is None or chunk_size >= size:
         return function(*batched_args)
-    leading = [jnp.moveaxis(arg, in_axis, 0) for arg in batched_args]
 
-    def on_chunk(*chunk_args: jnp.ndarray) -> jnp.ndarray:
-        output = function(*(jnp.moveaxis(arg, 0, in_axis) for arg in chunk_args))
-        return jnp.moveaxis(output, out_axis, 0)
+    def chunk(start, length: int) -> list[jnp.ndarray]:
+        return [jax.lax.dynamic_slice_in_dim(arg, start, length, axis=in_axis) for arg in batched_args]
+
+    def write(output, result, start):
+        return jax.tree_util.tree_map(
+            lambda whole, part: jax.lax.dynamic_update_slice_in_dim(whole, part, start, axis=out_axis), output, result)
+
+    def empty(shape: jax.ShapeDtypeStruct) -> jnp.ndarray:
+        return jnp.zeros(shape.shape[:out_axis] + (size,) + shape.shape[out_axis + 1:], shape.dtype)
 
     num_full = size // chunk_size
-    full_size = num_full * chunk_size
-    full = [arg[:full_size].reshape((num_full, chunk_size) + arg.shape[1:]) for arg in leading]
-    _, outputs = hk.scan(lambda carry, chunk: (carry, on_chunk(*chunk)), None, full)
-    outputs = outputs.reshape((full_size,) + outputs.shape[2:])
-    if full_size < size:
-        outputs = jnp.concatenate([outputs, on_chunk(*(arg[full_size:] for arg in leading))], axis=0)
-    return jnp.moveaxis(outputs, 0, out_axis)
+    output = jax.tree_util.tree_map(empty, hk.eval_shape(function, *chunk(0, chunk_size)))
+    output, _ = hk.scan(lambda output, start: (write(output, function(*chunk(start, chunk_size)), start), None),
+                        output, jnp.arange(num_full) * chunk_size)
+    if num_full * chunk_size < size:
+        start = num_full * chunk_size
+        output = write(output, function(*chunk(start, size - start)), start)
+    return output
+
+
+def update_in_chunks(update: Callable[..., Any], state: Any, batched_args: Sequence[jnp.ndarray],
+                     chunk_size: int | None, axis: int = 0) -> Any:
+    """``update(state, *batched_args)`` for a ``state`` (an array or a tuple of arrays) that each slice of
+    ``axis`` updates from its own slices alone, ``chunk_size`` slices at a time, written in place.
+
+    Every chunk of the state is read, updated and written back where it lies, so that nothing as large as
+    the state exists besides the state itself. ``chunk_size=None`` (or one at least the size) updates
+    everything at once.
+    """
+    size = jax.tree_util.tree_leaves(state)[0].shape[axis]
+    if chunk_size is None or chunk_size >= size:
+        return update(state, *batched_args)
+
+    def update_chunk(state, start, length: int):
+        def cut(array):
+            return jax.lax.dynamic_slice_in_dim(array, start, length, axis=axis)
+
+        updated = update(jax.tree_util.tree_map(cut, state), *(cut(array) for array in batched_args))
+        return jax.tree_util.tree_map(
+            lambda whole, part: jax.lax.dynamic_update_slice_in_dim(whole, part, start, axis=axis), state, updated)
+
+    num_full = size // chunk_size
+    state, _ = hk.scan(lambda state, start: (update_chunk(state, start, chunk_size), None), state,
+                       jnp.arange(num_full) * chunk_size)
+    if num_full * chunk_size < size:
+        state = update_chunk(state, num_full * chunk_size, size - num_full * chunk_size)
+    return state
+
+
+def add_in_chunks(update: Callable[..., jnp.ndarray], act: jnp.ndarray, batched_args: Sequence[jnp.ndarray],
+                  chunk_size: int | None, axis: int = 0) -> jnp.ndarray:
+    """``act + update(act, *batched_args)``, ``chunk_size`` slices of ``axis`` at a time, in place
+    (:func:`update_in_chunks`): a residual update that each slice of ``act`` gets from itself alone. The
+    update is cast to ``act``'s precision before it is added."""
+    return update_in_chunks(lambda act, *args: act + update(act, *args).astype(act.dtype), act, batched_args,
+                            chunk_size, axis)
+
+
+def chunk_budget_bytes(global_config: GlobalConfig) -> float:
+    """The ``"auto"`` chunk budget in bytes: ``chunk_budget_mb``, or the default of the running backend."""
+    budget_mb = global_config.chunk_budget_mb
+    if budget_mb is None:
+        budget_mb = DEFAULT_CHUNK_BUDGET_MB.get(jax.default_backend(), ACCELERATOR_CHUNK_BUDGET_MB)
+    return budget_mb * 2 ** 20
+
+
+def chunk_size_for(setting: ChunkSize, num_rows: int, bytes_per_row: float, global_config: GlobalConfig) -> int | None:
+    """Rows per chunk for a layer with ``num_rows`` rows whose intermediates take ``bytes_per_row`` each.
+
+    An int or ``None`` setting is used as it is; ``"auto"`` gives ``None`` (no chunking) when all rows fit
+    the chunk budget, else the most rows that do (at least one), lowered to a divisor of ``num_rows`` when
+    one is at least half as large: without a shorter last chunk the chunks' outputs need no concatenation.
+    """
+    if setting != AUTO:
+        if setting is not None and (isinstance(setting, str) or setting < 1):
+            raise ValueError(f"chunk size {setting!r}: use a positive int, None or {AUTO!r}")
+        return setting
+    budget = chunk_budget_bytes(global_config)
+    if num_rows * bytes_per_row <= budget:
+        return None
+    most = max(1, int(budget // bytes_per_row))
+    for size in range(most, most // 2, -1):
+        if num_rows % size == 0:
+            return size
+    return most

@@ -27,7 +27,7 @@ from snakefold.model.attention import Attention
 from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig, TemplateConfig, TemplatePairStackConfig
 from snakefold.model.embeddings import distance_one_hot
 from snakefold.model.layer_stack import LayerStack
-from snakefold.model.primitives import LayerNorm, Linear, apply_in_chunks, mask_bias
+from snakefold.model.primitives import LayerNorm, Linear, chunk_size_for, mask_bias, update_in_chunks
 from snakefold.model.transition import Transition
 from snakefold.model.triangle import TriangleAttention, TriangleMultiplication
 
@@ -59,15 +59,15 @@ class TemplatePairStack(hk.Module):
             return pair_act
 
         def block(pair: jnp.ndarray) -> jnp.ndarray:
-            pair = pair + TriangleAttention(c.triangle_attention_starting_node, gc, ending_node=False,
-                                            name="triangle_attention_starting_node")(pair, pair_mask)
-            pair = pair + TriangleAttention(c.triangle_attention_ending_node, gc, ending_node=True,
-                                            name="triangle_attention_ending_node")(pair, pair_mask)
-            pair = pair + TriangleMultiplication(c.triangle_multiplication_outgoing, gc,
-                                                 name="triangle_multiplication_outgoing")(pair, pair_mask)
-            pair = pair + TriangleMultiplication(c.triangle_multiplication_incoming, gc,
-                                                 name="triangle_multiplication_incoming")(pair, pair_mask)
-            return pair + Transition(c.pair_transition, gc, name="pair_transition")(pair)
+            # Triangle attention and the transition add their updates themselves.
+            pair = TriangleAttention(c.triangle_attention_starting_node, gc, ending_node=False,
+                                     name="triangle_attention_starting_node")(pair, pair_mask)
+            pair = TriangleAttention(c.triangle_attention_ending_node, gc, ending_node=True,
+                                     name="triangle_attention_ending_node")(pair, pair_mask)
+            for name, config in (("triangle_multiplication_outgoing", c.triangle_multiplication_outgoing),
+                                 ("triangle_multiplication_incoming", c.triangle_multiplication_incoming)):
+                pair = pair + TriangleMultiplication(config, gc, name=name)(pair, pair_mask).astype(pair.dtype)
+            return Transition(c.pair_transition, gc, name="pair_transition")(pair)
 
         return LayerStack(block, c.num_block)(pair_act)
 
@@ -119,6 +119,12 @@ class TemplateEmbedding(hk.Module):
     -> pair update [N_res, N_res, c_z]. Templates are embedded one after the other (shared weights); at
     every pair position the query attends over the templates present (``template_mask``). Without any
     template present the update is zero.
+
+    The attention is computed as the templates are embedded, with a running softmax (per position and
+    head: the largest logit so far, the sum of exponentials and the exponential-weighted sum of values,
+    rescaled when the largest logit grows), so that only one embedded template [N_res, N_res, c_t] exists
+    at a time; pair rows are processed ``subbatch_size`` at a time (``"auto"``: as many as the chunk
+    budget holds), in place.
     """
 
     def __init__(self, config: TemplateConfig, global_config: GlobalConfig, name: str = "template_embedding"):
@@ -128,22 +134,49 @@ class TemplateEmbedding(hk.Module):
 
     def __call__(self, query_pair: jnp.ndarray, batch: dict[str, jnp.ndarray], pair_mask: jnp.ndarray) -> jnp.ndarray:
         num_res, _, pair_channel = query_pair.shape
-        template_mask = batch["template_mask"].astype(query_pair.dtype)
-        num_templates = template_mask.shape[0]
+        template_channel = self.config.num_channel
+        num_head = self.config.attention.num_head
+        key_dim, value_dim = (dim // num_head for dim in (self.config.attention.key_dim or pair_channel,
+                                                          self.config.attention.value_dim or template_channel))
+        template_mask = batch["template_mask"].astype(jnp.float32)
         embedder = SingleTemplateEmbedding(self.config, self.global_config)
-
-        def embed_templates(*template_arrays: jnp.ndarray) -> jnp.ndarray:
-            embed_one = lambda *arrays: embedder(*arrays, pair_mask)
-            return hk.vmap(embed_one, split_rng=False)(*template_arrays)
-
-        templates = apply_in_chunks(embed_templates, [batch[key] for key in TEMPLATE_FEATURES], chunk_size=1)
-
-        flat_query = query_pair.reshape(num_res * num_res, 1, pair_channel)
-        flat_templates = jnp.transpose(templates, (1, 2, 0, 3)).reshape(num_res * num_res, num_templates, -1)
-        bias = mask_bias(template_mask)[None, None, None, :]
         attention = Attention(self.config.attention, self.global_config, pair_channel)
-        update = attention(flat_query, flat_templates, bias, chunk_size=self.config.subbatch_size)
-        update = update.reshape(num_res, num_res, pair_channel)
+        # In the activations' precision: the features built from the mask, and so the pair stack, follow it.
+        activation_mask = pair_mask.astype(query_pair.dtype)
+        # Per pair row, float32 at most: query, key and value projections, the running sums, the inputs.
+        row_bytes = 4 * num_res * (num_head * (2 * key_dim + 2 * value_dim + 2) + pair_channel + template_channel)
+        row_chunk = chunk_size_for(self.config.subbatch_size, num_res, row_bytes, self.global_config)
+
+        def add_template(state, template):
+            *arrays, present = template
+            embedded = embedder(*arrays, activation_mask)
+            weights = attention.parameters(pair_channel, template_channel, embedded.dtype)
+            bias = mask_bias(present)
+
+            def update_rows(state_rows, query_rows, embedded_rows):
+                largest, total, weighted = state_rows
+                queries = jnp.einsum("ija,ahc->ijhc", query_rows, weights["query_w"]) * key_dim ** (-0.5)
+                keys = jnp.einsum("ija,ahc->ijhc", embedded_rows, weights["key_w"])
+                values = jnp.einsum("ija,ahc->ijhc", embedded_rows, weights["value_w"])
+                logits = jnp.sum(queries * keys, axis=-1, dtype=jnp.float32) + bias
+                new_largest = jnp.maximum(largest, logits)
+                rescale, exponential = jnp.exp(largest - new_largest), jnp.exp(logits - new_largest)
+                return (new_largest, total * rescale + exponential,
+                        weighted * rescale[..., None] + exponential[..., None] * values.astype(jnp.float32))
+
+            return update_in_chunks(update_rows, state, (query_pair, embedded), row_chunk), None
+
+        state = (jnp.full((num_res, num_res, num_head), -jnp.inf, jnp.float32),
+                 jnp.zeros((num_res, num_res, num_head), jnp.float32),
+                 jnp.zeros((num_res, num_res, num_head, value_dim), jnp.float32))
+        templates = [batch[key] for key in TEMPLATE_FEATURES] + [template_mask]
+        (_, total, weighted), _ = hk.scan(add_template, state, templates)
+        weights = attention.parameters(pair_channel, template_channel, query_pair.dtype)
+        attended = (weighted / total[..., None]).astype(query_pair.dtype)
+        if "gating_w" in weights:
+            attended *= jax.nn.sigmoid(jnp.einsum("ija,ahc->ijhc", query_pair, weights["gating_w"])
+                                       + weights["gating_b"])
+        update = jnp.einsum("ijhc,hco->ijo", attended, weights["output_w"]) + weights["output_b"]
         return update * (jnp.sum(template_mask) > 0.0).astype(update.dtype)
 
 

@@ -13,6 +13,10 @@ Batch keys read: ``target_feat``, ``msa_feat``, ``msa_mask``, ``seq_mask``, ``aa
 the extra-MSA features, the template features (template presets), and ``prev_pos`` [N_res, 37, 3],
 ``prev_msa_first_row``, ``prev_pair`` (zeros at the first iteration). Padded residues (``seq_mask`` 0)
 and padded MSA rows (mask 0) never influence the representations of real residues.
+
+With ``GlobalConfig.bfloat16`` the MSA and pair activations of the template embedding, the extra-MSA
+stack and the Evoformer are bfloat16, and so are the parameters they read (cast as they are read; layer
+normalisations keep theirs and compute in float32); the representations returned are float32.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig
 from snakefold.model.embeddings import InputEmbedder, RecyclingEmbedder, RelativePositionEncoding
 from snakefold.model.evoformer import EvoformerStack
 from snakefold.model.extra_msa import ExtraMsaStack
+from snakefold.model.primitives import LayerNorm
 from snakefold.model.templates import TemplateEmbedding, TemplateTorsionEmbedder
 
 
@@ -36,6 +41,13 @@ class EmbeddingsAndEvoformer(hk.Module):
         self.global_config = global_config
 
     def __call__(self, batch: dict[str, jnp.ndarray]) -> dict[str, jnp.ndarray]:
+        if not self.global_config.bfloat16:
+            return self._representations(batch, jnp.float32)
+        with hk.custom_getter(bfloat16_parameters):
+            return self._representations(batch, jnp.bfloat16)
+
+    @hk.transparent
+    def _representations(self, batch: dict[str, jnp.ndarray], dtype) -> dict[str, jnp.ndarray]:
         c, gc = self.config, self.global_config
         seq_mask = batch["seq_mask"]
         pair_mask = seq_mask[:, None] * seq_mask[None, :]
@@ -51,6 +63,7 @@ class EmbeddingsAndEvoformer(hk.Module):
             pair += recycled.pair
         if c.max_relative_feature:
             pair += RelativePositionEncoding(c)(batch["residue_index"])
+        msa, pair = msa.astype(dtype), pair.astype(dtype)
 
         if c.template.enabled:
             pair += TemplateEmbedding(c.template, gc)(pair, batch, pair_mask)
@@ -61,8 +74,20 @@ class EmbeddingsAndEvoformer(hk.Module):
         num_clusters = msa.shape[0]
         if c.template.enabled and c.template.embed_torsion_angles:
             template_rows, template_row_mask = TemplateTorsionEmbedder(c)(batch)
-            msa = jnp.concatenate([msa, template_rows], axis=0)
+            msa = jnp.concatenate([msa, template_rows.astype(dtype)], axis=0)
             msa_mask = jnp.concatenate([msa_mask, template_row_mask], axis=0)
 
         msa, pair, single = EvoformerStack(c, gc)(msa, pair, msa_mask, pair_mask)
-        return {"msa": msa[:num_clusters], "msa_first_row": msa[0], "pair": pair, "single": single}
+        representations = {"msa": msa[:num_clusters], "msa_first_row": msa[0], "pair": pair, "single": single}
+        return {name: value.astype(jnp.float32) for name, value in representations.items()}
+
+
+def bfloat16_parameters(next_getter, value: jnp.ndarray, context: hk.GetterContext) -> jnp.ndarray:
+    """Haiku getter: float32 parameters as bfloat16, except those of layer normalisations.
+
+    It casts what the inner getters return (one layer's slice of a stacked parameter, not the stack).
+    """
+    value = next_getter(value)
+    if value.dtype == jnp.float32 and not isinstance(context.module, LayerNorm):
+        return value.astype(jnp.bfloat16)
+    return value

@@ -12,7 +12,8 @@ import pytest
 from snakefold.cli import main as snakefold_main
 from snakefold.model import run_cli
 from snakefold.model.features import process_features
-from snakefold.model.model import flatten_result, run_model
+from snakefold.model.model import (flatten_result, initial_prev, input_feature_names, jitted_apply,
+                                   recycling_slices, run_model)
 from snakefold.model.params import flat_to_haiku, save_params
 from snakefold.model.presets import small_config
 from tests.model.synthetic import synthetic_raw_features
@@ -155,3 +156,31 @@ def test_make_params_command_refuses_a_negative_seed(tmp_path, capsys):
     assert code == 1
     assert "--seed must be a non-negative integer" in capsys.readouterr().err
     assert not (tmp_path / "p.npz").exists()
+
+
+def test_padding_rows_are_dropped_without_changing_the_outputs(small):
+    """A shallow MSA in the fixed-size features: the model runs on the next row bucket of its real rows
+    (snakefold.model.padding) and computes what it computes on all the padded rows."""
+    config, params, _ = small
+    features_config = dataclasses.replace(config.features, residue_buckets=(), msa_row_buckets=(4, 8),
+                                          extra_msa_row_buckets=(2, 4))
+    config = config.replace(features=features_config)
+    raw = synthetic_raw_features(num_res=NUM_RES, num_msa=6, num_templates=2, seed=7)
+    features = process_features(raw, features_config, num_recycle=0, seed=0)
+    padded_slice = {name: features[name][0] for name in input_feature_names(config)}
+    trimmed_slice, = recycling_slices(features, config, num_recycle=0)
+    assert padded_slice["msa_feat"].shape[0] == features_config.num_msa_clusters == 20
+    assert trimmed_slice["msa_feat"].shape[0] == 8  # 6 sequences and the query -> 7 rows -> bucket 8
+    assert padded_slice["extra_msa"].shape[0] == 32 and trimmed_slice["extra_msa"].shape[0] == 2
+
+    apply = jitted_apply(config)
+    prev = initial_prev(config, NUM_RES)
+    padded, _ = apply(params, None, padded_slice, prev)
+    trimmed, _ = apply(params, None, trimmed_slice, prev)
+    padded, trimmed = flatten_result(padded), flatten_result(trimmed)
+    assert set(padded) == set(trimmed)
+    for key in padded:
+        # The masked-MSA logits and the MSA representation cover the kept cluster rows.
+        expected = padded[key][:8] if key in ("masked_msa/logits", "representations/msa") else padded[key]
+        scale = max(float(np.max(np.abs(expected))), 1e-6)
+        assert np.max(np.abs(np.asarray(trimmed[key]) - np.asarray(expected))) <= 1e-4 * scale, key
