@@ -19,7 +19,10 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/msa.smk"
 include: "workflow/rules/templates.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/predict.smk"
 include: "workflow/rules/relax.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/regression.smk"
 
 
 rule all:

@@ -24,9 +24,10 @@ from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
 from snakefold.data.databases import catalog, database_path, missing_files
 from snakefold.data.install import install_item
-from snakefold.data.manifest import Item, database_item, load_manifest, params_file, params_preset
+from snakefold.data.manifest import Item, database_item, load_manifest, params_file
 from snakefold.data.msa_plan import msa_plan
 from snakefold.data.template_search import TEMPLATE_DATABASES
+from snakefold.model.param_sets import configured_params_dir, params_path, read_record
 
 LOG = logging.getLogger("snakefold.download")
 
@@ -46,13 +47,23 @@ class Planned:
 def params_plan(config: dict) -> list[Planned]:
     """The parameter set the config's model presets need, and its directory.
 
-    Nothing when ``model.params_dir`` is set to null (the model then runs on random parameters). Without
-    ``model.presets`` every preset of the set is needed.
+    The directory is ``model.params_dir``, or ``<download.models_dir>/<download.params_set>`` when that is
+    null. Nothing is needed when the directory holds random parameters of every preset, made by
+    ``snakefold make-params`` (each with its record, :mod:`snakefold.model.param_sets`), as the demo's are.
     """
     settings = config["download"]
     model = config["model"]
-    if "params_dir" in model and not model["params_dir"]:
-        return []
+    directory = configured_params_dir(config)
+    key = "model.params_dir" if model["params_dir"] else "download.models_dir"
+    presets = model["presets"]
+    made_here = [preset for preset in presets if read_record(params_path(directory, preset)) is not None]
+    if made_here:
+        if len(made_here) == len(presets):
+            return []
+        others = [preset for preset in presets if preset not in made_here]
+        raise SnakefoldError(f"config key '{key}': {directory} holds random parameters made by `snakefold "
+                             f"make-params` for {', '.join(made_here)} but not for {', '.join(others)}; make those "
+                             f"too, or give the official set a directory of its own")
     manifest_path = settings["manifest"]
     sets = load_manifest(manifest_path)
     name = settings["params_set"]
@@ -60,15 +71,10 @@ def params_plan(config: dict) -> list[Planned]:
         raise SnakefoldError(f"config key 'download.params_set': {name!r} is not a parameter set of the manifest "
                              f"{manifest_path or 'models/manifest.yaml'} (it lists: {', '.join(sorted(sets))})")
     item = sets[name]
-    presets = model.get("presets") or [preset for preset in map(params_preset, item.files) if preset]
     absent = [preset for preset in presets if params_file(preset) not in item.files]
     if absent:
         raise SnakefoldError(f"config key 'model.presets': the parameter set {name!r} (download.params_set) has no "
                              f"parameters for {', '.join(absent)}")
-    if model.get("params_dir"):
-        directory, key = Path(model["params_dir"]), "model.params_dir"
-    else:
-        directory, key = Path(settings["models_dir"]) / name, "download.models_dir"
     return [Planned(item, directory, directory, key, tuple(params_file(preset) for preset in presets))]
 
 

@@ -25,6 +25,7 @@ from snakefold.model.config import (AttentionConfig, EmbeddingsAndEvoformerConfi
 from snakefold.model.heads import (DistogramHeadConfig, ExperimentallyResolvedHeadConfig, MaskedMsaHeadConfig,
                                    PredictedAlignedErrorHeadConfig, PredictedLDDTHeadConfig)
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
+from snakefold.model.param_sets import ARCHITECTURES
 from snakefold.model.structure_module import StructureModuleConfig, TorsionAngleResNetConfig
 
 MONOMER_PRESETS: tuple[str, ...] = tuple(f"model_{i}" for i in range(1, 6)) + tuple(
@@ -144,3 +145,13 @@ def small_config(preset: str = "model_1_ptm", *, num_block: int = 2, msa_channel
     heads = dataclasses.replace(config.heads, predicted_lddt=PredictedLDDTHeadConfig(num_channels=8))
     return config.replace(embeddings_and_evoformer=trunk, features=features, structure_module=structure_module,
                           heads=heads, global_config=GlobalConfig(subbatch_size=3, zero_init=False), num_recycle=1)
+
+
+def architecture_config(preset: str, architecture: str) -> ModelConfig:
+    """``preset`` built as one of :data:`~snakefold.model.param_sets.ARCHITECTURES`: ``full`` (the published
+    network, :func:`model_config`) or ``small`` (:func:`small_config` with its defaults)."""
+    if architecture == "full":
+        return model_config(preset)
+    if architecture == "small":
+        return small_config(preset)
+    raise SnakefoldError(f"unknown architecture {architecture!r}: choose one of {', '.join(ARCHITECTURES)}")

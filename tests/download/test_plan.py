@@ -11,6 +11,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.data.download import download_plan, params_plan
 from snakefold.data.install import INSTALLED, check_item, install_item, record_path
 from snakefold.data.manifest import database_item
+from snakefold.model.param_sets import random_params_record, write_random_params_record
 from snakefold.pipeline.config import validate_config
 
 FAST = dict(retry_wait=0.0, timeout=10.0, progress_interval=0.0)
@@ -31,7 +32,7 @@ def test_full_dbs_needs_the_parameters_and_alphafold2s_databases():
     assert plan["bfd"].config_key == "databases.bfd"
     assert str(plan["pdb_mmcif"].directory) == str(plan["obsolete_pdbs"].directory) == "/data/af2/pdb_mmcif"
     params = plan["alphafold_params_2022-12-06"]
-    assert str(params.directory) == "models/alphafold_params_2022-12-06" and len(params.needed) == 15
+    assert str(params.directory) == "models/alphafold_params_2022-12-06" and len(params.needed) == 5
 
 
 def test_each_preset_and_mode_needs_only_its_own_databases():
@@ -64,15 +65,26 @@ def test_a_database_path_of_your_own_goes_where_the_config_says(tmp_path):
     assert "bfd" not in plan and problems == []  # already there: nothing to download
 
 
-def test_params_plan_follows_the_model_section_and_explains_bad_keys():
-    assert params_plan({"model": {"params_dir": None}}) == []
-    planned, = params_plan({"model": {"params_dir": "/params", "presets": ["model_1_ptm"]}})
+def test_params_plan_follows_the_model_section_and_explains_bad_keys(tmp_path):
+    def plan(**sections):
+        return params_plan(validate_config({"inputs": ["query.fasta"], **sections}))
+
+    default, = plan()
+    assert str(default.directory) == "models/alphafold_params_2022-12-06"
+    assert default.config_key == "download.models_dir"
+    assert default.needed == tuple(f"params_model_{i}_ptm.npz" for i in range(1, 6))
+    planned, = plan(model={"params_dir": "/params", "presets": ["model_1_ptm"]})
     assert str(planned.directory) == "/params" and planned.needed == ("params_model_1_ptm.npz",)
     assert planned.config_key == "model.params_dir"
-    with pytest.raises(SnakefoldError, match="config key 'model.presets'.*model_9"):
-        params_plan({"model": {"presets": ["model_9"]}})
+    # Random parameters made by `snakefold make-params` (the demo's) need no download.
+    write_random_params_record(tmp_path / "params_model_3.npz", random_params_record("model_3", "small", 0, False))
+    assert plan(model={"params_dir": str(tmp_path), "presets": ["model_3"]}) == []
+    with pytest.raises(SnakefoldError, match="config key 'model.params_dir'.* for model_3 but not for model_4"):
+        plan(model={"params_dir": str(tmp_path), "presets": ["model_3", "model_4"]})
+    with pytest.raises(SnakefoldError, match=r"config key 'model.presets\[0\]' must be one of .*not 'model_9'"):
+        plan(model={"presets": ["model_9"]})
     with pytest.raises(SnakefoldError, match="config key 'download.params_set': 'no_such_set'"):
-        params_plan({"download": {"params_set": "no_such_set"}})
+        plan(download={"params_set": "no_such_set"})
 
 
 def test_databases_sharing_a_directory_are_installed_side_by_side(file_server, tmp_path):

@@ -6,6 +6,7 @@ import csv
 
 import pytest
 
+from tests.predict.params import write_small_params
 from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake, write_config
 
 GB1 = "MTYKLILNGKTLKGETTTEAVDAATAEKVFKQYANDNGVDGEWTYDDATKTFTVTE"
@@ -52,7 +53,7 @@ def test_invalid_record_stops_everything_by_default(tmp_path):
 def test_skip_runs_valid_targets_and_lists_rejected(tmp_path):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n>broken\nACDE1FGHIKLMN\n>villin\n{VILLIN}\n")
     config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"], "on_invalid": "skip"})
-    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", str(config))
+    result = run_snakemake(tmp_path, "intake", "--cores", "1", "--configfile", str(config))
     assert result.returncode == 0, result.stderr
     assert "in.fasta:4: record 'broken'" in result.stderr
     with open(tmp_path / "results" / "rejected.tsv") as handle:
@@ -67,8 +68,11 @@ def test_skip_runs_valid_targets_and_lists_rejected(tmp_path):
 
 def test_dry_run_lists_every_job(tmp_path):
     (tmp_path / "in.fasta").write_text(f">gb1\n{GB1}\n>gb1_copy\n{GB1}\n>villin\n{VILLIN}\n")
-    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"]})
+    params = write_small_params(tmp_path / "params", ["model_3"])
+    config = write_config(tmp_path, {**NO_DATABASES, "inputs": ["in.fasta"],
+                                     "model": {"presets": ["model_3"], "params_dir": str(params)}})
     result = run_snakemake(tmp_path, "-n", "--configfile", str(config))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["intake"] == 1
+    assert (counts["predict"], counts["rank"], counts["relax"], counts["report_target"]) == (2, 2, 2, 3)

@@ -76,5 +76,3 @@ rule features:
     shell:
         "snakefold features --spec {params.spec:q} --output {output:q} --log {log:q}"
 
-
-ALL_OUTPUTS.extend(features_path(seq) for seq in FEATURE_KEYS)

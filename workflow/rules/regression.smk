@@ -10,10 +10,10 @@ rewrites their golden outputs on purpose.
     regression_refresh writes each target's golden outputs from its predictions (snakefold regression refresh)
 
 A golden directory is not a job input (it may not exist yet, and then regression_check says how to make
-it); a parameter holding its manifest's checksum makes a refreshed golden directory re-run the check.
+it); a parameter holding its files' checksums makes a refreshed or changed golden directory re-run the check.
 """
 
-from snakefold.pipeline.cache import file_sha256
+from snakefold.pipeline.cache import content_key, file_sha256
 from snakefold.report.checks import THRESHOLD_KEYS
 
 REGRESSION = config["regression"]
@@ -57,7 +57,8 @@ def _optional_arguments(wildcards):
 def _golden_stamp(wildcards):
     golden = REGRESSION_TARGETS[wildcards.target].get("golden")
     manifest = Path(golden or "") / "manifest.json"
-    return file_sha256(manifest) if golden and manifest.is_file() else "absent"
+    return ("absent" if not (golden and manifest.is_file()) else
+            content_key({path.name: file_sha256(path) for path in manifest.parent.iterdir() if path.is_file()}))
 
 
 _VERDICTS = [f"{REGRESSION_DIR}/targets/{name}.json" for name in REGRESSION_TARGETS]
@@ -80,10 +81,9 @@ rule regression_check:
         thresholds=_threshold_arguments,
     log:
         f"{LOGS}/regression/check_{{target}}.log",
-    threads: 1
+    threads: stage_threads(config, "regression")
     resources:
-        mem_mb=2000,
-        runtime=20,
+        **stage_resources(config, "regression"),
     shell:
         "snakefold regression check --target {wildcards.target:q} --sequence {params.sequence:q}"
         " --best-model {input.best_model:q} --work-dir {params.work_dir:q} {params.optional:q}"
@@ -100,10 +100,9 @@ rule regression_report:
     log:
         f"{LOGS}/regression/report.log",
     localrule: True
-    threads: 1
+    threads: stage_threads(config, "regression")
     resources:
-        mem_mb=500,
-        runtime=5,
+        **stage_resources(config, "regression"),
     shell:
         "snakefold regression report {input:q} --markdown {output.markdown:q} --junit {output.junit:q} 2> {log:q}"
 
@@ -116,10 +115,9 @@ rule regression:
     log:
         f"{LOGS}/regression/verdict.log",
     localrule: True
-    threads: 1
+    threads: stage_threads(config, "regression")
     resources:
-        mem_mb=500,
-        runtime=5,
+        **stage_resources(config, "regression"),
     shell:
         "snakefold regression verdict {input.verdicts:q} --report {input.markdown:q} 2>&1 | tee {log:q}"
 
@@ -130,10 +128,9 @@ rule regression_refresh:
     log:
         f"{LOGS}/regression/refresh.log",
     localrule: True
-    threads: 1
+    threads: stage_threads(config, "regression")
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **stage_resources(config, "regression"),
     run:
         for name, entry in REGRESSION_TARGETS.items():
             if "golden" not in entry:

@@ -37,6 +37,8 @@ def _is_ptm(model):
 
 
 PTM_MODELS = [model for model in MODEL_NAMES if _is_ptm(model)]
+#: target name -> its sequence, for the resources of its report job
+TARGET_SEQUENCES = {name: target.sequence for name, target in TARGETS.items()}
 TARGET_FIGURES = ["plddt", "coverage"] + (["pae"] if PTM_MODELS else [])
 
 
@@ -106,10 +108,9 @@ rule report_target:
         dpi=REPORT_CONFIG["dpi"],
     log:
         f"{LOGS}/report/{{target}}.log",
-    threads: 1
+    threads: stage_threads(config, "report")
     resources:
-        mem_mb=2000,
-        runtime=20,
+        **stage_resources(config, "report", length=sequence_length(TARGET_SEQUENCES, "target")),
     shell:
         "snakefold report --target {wildcards.target:q} --record-id {params.record_id:q}"
         " --description {params.description:q} --sequence {params.sequence:q} --work-dir {params.work_dir:q}"
@@ -132,10 +133,9 @@ rule summary:
     log:
         f"{LOGS}/summary.log",
     localrule: True
-    threads: 1
+    threads: stage_threads(config, "report")
     resources:
-        mem_mb=500,
-        runtime=5,
+        **stage_resources(config, "report"),
     shell:
         "snakefold summary --targets {input.targets:q} --rejected {input.rejected:q} --results {params.results:q}"
         " --output {output.tsv:q} --html {output.html:q} 2> {log:q}"

@@ -1,0 +1,146 @@
+"""The predict stage's runner: one sequence's raw features -> one model run's outputs, compiled once per bucket.
+
+:func:`predict` takes the raw features of one chain, a preset's :class:`~snakefold.model.presets.ModelConfig`,
+its parameters, a seed and a recycle count, and returns the run's outputs for the real residues:
+
+1. **Features** (:func:`snakefold.model.features.process_features`): the seed draws the MSA cluster centres,
+   the extra-MSA sample and the masked-MSA corruption of each of the ``num_recycle + 1`` iterations; the
+   residue dimension is padded up to its **length bucket** (:func:`~snakefold.model.features.bucket_length`:
+   the smallest bucket >= L, beyond the largest a multiple of 128; no padding without buckets). The MSA
+   rows are cut to the depth buckets of the preset's feature configuration
+   (:mod:`snakefold.model.padding`), so the length bucket and the alignment's depth bucket decide every
+   shape the model sees.
+2. **Compile** one recycling iteration for those shapes (:func:`snakefold.model.model.compile_iteration`).
+   With :func:`enable_compilation_cache` the compiled program goes to, and later comes from, JAX's
+   persistent compilation cache: every later process running the same preset and architecture on the same
+   buckets (another target, another seed, a later run) loads it instead of compiling.
+3. **Recycle** (:func:`snakefold.model.model.recycle`): the iterations feed back the first MSA row, the pair
+   representation and the atom positions (whose pseudo-beta distances the next iteration embeds); with a
+   tolerance > 0 they stop once the CA distance matrix stops changing. The iterations run are reported.
+4. **Outputs** (:data:`OUTPUT_KEYS`): float32 arrays cut back to the real residues; ``masked_msa/logits``
+   keeps the cluster rows the model ran on [N_clust, L, 23].
+
+:class:`CompilationCounter` counts, from JAX's own monitoring events, the XLA compilations a block of code ran
+and the programs it loaded from the persistent cache instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Mapping
+
+import haiku as hk
+import jax
+import jax.monitoring
+import numpy as np
+
+from snakefold.common.errors import SnakefoldError
+from snakefold.model.features import process_features
+from snakefold.model.model import compile_iteration, initial_prev, recycle, recycling_slices
+from snakefold.model.presets import ModelConfig
+from snakefold.model.run_cli import outputs_for_real_residues
+
+#: The arrays of a model run's outputs.npz (the predict-stage contract); those of the predicted-aligned-error
+#: head exist for the _ptm presets only.
+OUTPUT_KEYS: tuple[str, ...] = (
+    "plddt", "structure_module/final_atom_positions", "structure_module/final_atom_mask", "predicted_lddt/logits",
+    "distogram/logits", "distogram/bin_edges", "experimentally_resolved/logits", "masked_msa/logits",
+    "predicted_aligned_error", "aligned_confidence_probs", "ptm", "max_predicted_aligned_error",
+)
+#: JAX's monitoring events: every backend compilation request (a persistent-cache load included), and loads.
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
+
+
+def enable_compilation_cache(directory: str | Path) -> None:
+    """Use JAX's persistent compilation cache in ``directory`` for every later compilation of this process.
+
+    Everything compiled is kept, however quick it was to compile or small it is. Call it before the
+    process compiles anything.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SnakefoldError(f"cannot create the compilation cache directory {directory} ({error.strerror}); "
+                             f"set model.compilation_cache_dir to a writable directory") from error
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+class CompilationCounter:
+    """Counts what a ``with`` block compiled: ``compilations`` (XLA compilations actually run) and
+    ``cache_hits`` (programs loaded from the persistent compilation cache instead)."""
+
+    def __init__(self):
+        self.requests = 0
+        self.cache_hits = 0
+
+    def _on_duration(self, event: str, duration: float, **kwargs) -> None:
+        if event == BACKEND_COMPILE_EVENT:
+            self.requests += 1
+
+    def _on_event(self, event: str, **kwargs) -> None:
+        if event == CACHE_HIT_EVENT:
+            self.cache_hits += 1
+
+    @property
+    def compilations(self) -> int:
+        return self.requests - self.cache_hits
+
+    def __enter__(self) -> CompilationCounter:
+        jax.monitoring.register_event_duration_secs_listener(self._on_duration)
+        jax.monitoring.register_event_listener(self._on_event)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        jax.monitoring.unregister_event_duration_listener(self._on_duration)
+        jax.monitoring.unregister_event_listener(self._on_event)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """One model run: its outputs (:data:`OUTPUT_KEYS`, real residues only) and how it ran."""
+
+    outputs: dict[str, np.ndarray]
+    num_recycles: int
+    length: int
+    padded_length: int
+    #: seconds: features_s (processing), compile_s (compiling or loading the iteration), predict_s (recycling)
+    timings: dict[str, float]
+
+
+def predict(raw_features: Mapping[str, np.ndarray], config: ModelConfig, params: hk.Params, seed: int,
+            num_recycle: int, *, early_stop_tolerance: float = 0.0, length_buckets: tuple[int, ...] | None = None,
+            bfloat16: bool = False, source: str = "raw features") -> Prediction:
+    """Run ``config`` with ``params`` on ``raw_features`` (module docstring).
+
+    ``length_buckets`` defaults to the configuration's ``features.residue_buckets``; ``()`` pads nothing.
+    ``bfloat16`` runs the trunk with bfloat16 activations (``GlobalConfig.bfloat16``: for GPUs and TPUs;
+    slower on CPUs). ``source`` names the features in error messages.
+    """
+    if num_recycle < 0:
+        raise SnakefoldError(f"num_recycle must be at least 0, not {num_recycle}")
+    buckets = config.features.residue_buckets if length_buckets is None else tuple(length_buckets)
+    feature_config = dataclasses.replace(config.features, residue_buckets=buckets)
+    if bfloat16:
+        config = config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
+
+    started = time.perf_counter()
+    features = process_features(raw_features, feature_config, num_recycle=num_recycle, seed=seed, source=source)
+    batches = recycling_slices(features, config, num_recycle)
+    num_res = int(features["seq_length"][0])
+    num_padded = batches[0]["aatype"].shape[0]
+    compiling = time.perf_counter()
+    step = compile_iteration(config, params, batches[0])
+    recycling = time.perf_counter()
+    result, num_recycles = recycle(step, batches, initial_prev(config, num_padded), early_stop_tolerance)
+    result = jax.tree_util.tree_map(np.asarray, result)
+    finished = time.perf_counter()
+
+    outputs = {key: value for key, value in outputs_for_real_residues(result, num_res).items() if key in OUTPUT_KEYS}
+    timings = {"features_s": compiling - started, "compile_s": recycling - compiling, "predict_s": finished - recycling}
+    return Prediction(outputs, num_recycles, num_res, num_padded, timings)
