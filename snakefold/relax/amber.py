@@ -109,16 +109,19 @@ def prepare(protein: Protein) -> PreparedStructure:
     fixer.missingResidues = {}
     fixer.findMissingAtoms()
     fixer.addMissingAtoms(seed=0)
-    # OpenMM places new hydrogens with Python's global random generator: seed it so that preparation, and
-    # with it the whole relaxation, is reproducible; the caller's generator state is restored afterwards.
+    # OpenMM places new hydrogens with Python's global random generator and then minimises them on a
+    # platform: seed the generator (the caller's state is restored afterwards) and minimise on the Reference
+    # platform, whose sums do not depend on threads, so that preparation, and with it the whole
+    # relaxation, is reproducible from one process to the next.
+    modeller = app.Modeller(fixer.topology, fixer.positions)
     random_state = random.getstate()
     random.seed(0)
     try:
-        fixer.addMissingHydrogens(pH=7.0)
+        modeller.addHydrogens(pH=7.0, platform=openmm.Platform.getPlatformByName("Reference"))
     finally:
         random.setstate(random_state)
 
-    residues = list(fixer.topology.residues())
+    residues = list(modeller.topology.residues())
     if len(residues) != protein.num_residues:
         raise SnakefoldError(f"pdbfixer returned {len(residues)} residues for a protein of "
                              f"{protein.num_residues}; cannot map the relaxed structure back")
@@ -136,8 +139,8 @@ def prepare(protein: Protein) -> PreparedStructure:
             atom37_slot.append(slot)
             if protein.atom_mask[position, slot] < 0.5:
                 added.append(f"{protein.residue_label(position)} {atom.name}")
-    positions = np.array(fixer.positions.value_in_unit(unit.angstrom), dtype=np.float64)
-    return PreparedStructure(topology=fixer.topology, positions=positions,
+    positions = np.array(modeller.positions.value_in_unit(unit.angstrom), dtype=np.float64)
+    return PreparedStructure(topology=modeller.topology, positions=positions,
                              residue_of_atom=np.array(residue_of_atom), atom37_slot=np.array(atom37_slot),
                              added_heavy_atoms=tuple(added))
 

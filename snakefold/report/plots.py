@@ -8,6 +8,8 @@
   aligned sequences at each position (the coverage).
 
 Each figure carries the target's name, and when the parameters were untrained a warning in plain words.
+Text that spans the figure (the warning, the PAE figure's title) is broken into lines between words to
+fit its width, however narrow the figure (a single PAE panel), and the layout keeps room for it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from snakefold.common.atomic import atomic_write_bytes
@@ -30,22 +33,53 @@ UNTRAINED_WARNING = "parameters are untrained (random); structures are meaningle
 #: AFDB colours of the pLDDT categories (very high, confident, low, very low).
 CATEGORY_COLOURS = {"H": "#0053d6", "M": "#65cbf3", "L": "#ffdb13", "D": "#ff7d45"}
 MAX_PAE_COLUMNS = 5
+#: Space (inches) kept free at each side of a line of text that spans the figure.
+TEXT_MARGIN_IN = 0.15
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches with constrained layout, drawn on an Agg canvas."""
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def _save(figure: Figure, path: str | os.PathLike, dpi: int) -> None:
-    FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _fit_to_width(text: Text, figure: Figure) -> None:
+    """Break ``text`` into lines between words so that each fits the figure's width less the margins; a single
+    word still too wide (a long target name) shrinks the font. Text scales with the figure at any dpi."""
+    renderer = figure.canvas.get_renderer()
+    available = (figure.get_figwidth() - 2 * TEXT_MARGIN_IN) * figure.dpi
+
+    def width(line: str) -> float:
+        text.set_text(line)
+        return text.get_window_extent(renderer).width
+
+    words = text.get_text().split()
+    lines = [words[0]]
+    for word in words[1:]:
+        joined = f"{lines[-1]} {word}"
+        if width(joined) <= available:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    widest = max(width(line) for line in lines)
+    if widest > available:
+        text.set_fontsize(text.get_fontsize() * available / widest)
+    text.set_text("\n".join(lines))
+
+
 def _warn_if_untrained(figure: Figure, untrained: bool) -> None:
-    """A red line under the axes (the layout keeps the bottom strip free for it)."""
+    """A red warning at the bottom of the figure, under the axes' labels (the layout makes room for it)."""
     if untrained:
-        strip = 0.3 / figure.get_figheight()
-        figure.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
-        figure.text(0.5, strip / 3, f"Warning: {UNTRAINED_WARNING}.", ha="center", va="bottom",
-                    color="#b00020", fontsize=10, fontweight="bold")
+        warning = figure.supxlabel(f"Warning: {UNTRAINED_WARNING}.", color="#b00020", fontsize=10,
+                                   fontweight="bold")
+        _fit_to_width(warning, figure)
 
 
 def _model_label(rank: int, model: ModelPrediction) -> str:
@@ -54,9 +88,14 @@ def _model_label(rank: int, model: ModelPrediction) -> str:
 
 def plot_plddt(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
                dpi: int = 100) -> None:
+    """Write ``plddt.png`` (:func:`plddt_figure`)."""
+    _save(plddt_figure(target, ranked, untrained), path, dpi)
+
+
+def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool) -> Figure:
     """pLDDT per residue, one line per model (best first), over the AFDB confidence bands."""
     length = ranked[0].plddt.size
-    figure = Figure(figsize=(9, 4.8), layout="constrained")
+    figure = _new_figure(9, 4.8)
     axes = figure.add_subplot()
     upper = 100.0
     for letter, meaning, lower in PLDDT_CATEGORIES:
@@ -68,24 +107,30 @@ def plot_plddt(path: str | os.PathLike, target: str, ranked: Sequence[ModelPredi
         axes.plot(residues, model.plddt, linewidth=1.6 if rank == 0 else 1.0, zorder=3 + len(ranked) - rank,
                   label=f"{_model_label(rank, model)} (mean {model.mean_plddt:.1f})")
     axes.set_xlim(1, max(length, 2))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, 100)
     axes.set_xlabel("Residue")
     axes.set_ylabel("pLDDT (predicted lDDT-Cα, 0-100)")
     axes.set_title(f"{target}: predicted lDDT per residue")
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     _warn_if_untrained(figure, untrained)
-    _save(figure, path, dpi)
+    return figure
 
 
 def plot_pae(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
              dpi: int = 100) -> None:
+    """Write ``pae.png`` (:func:`pae_figure`)."""
+    _save(pae_figure(target, ranked, untrained), path, dpi)
+
+
+def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool) -> Figure:
     """One PAE heat map per model that has one (pTM presets), best first, with a shared colour bar."""
     with_pae = [(rank, model) for rank, model in enumerate(ranked) if model.predicted_aligned_error is not None]
     if not with_pae:
         raise ValueError(f"{target}: no model has a predicted aligned error (no pTM preset was run)")
     columns = min(len(with_pae), MAX_PAE_COLUMNS)
     rows = -(-len(with_pae) // columns)
-    figure = Figure(figsize=(3.4 * columns + 1.2, 3.5 * rows + 0.9), layout="constrained")
+    figure = _new_figure(3.4 * columns + 1.2, 3.5 * rows + 0.9)
     grid = figure.subplots(rows, columns, squeeze=False)
     max_pae = max(model.max_predicted_aligned_error for _rank, model in with_pae)
     length = with_pae[0][1].plddt.size
@@ -102,11 +147,13 @@ def plot_pae(path: str | os.PathLike, target: str, ranked: Sequence[ModelPredict
         axes.set_title(f"{_model_label(rank, model)}{ptm}", fontsize=9)
         axes.set_xlabel("Scored residue")
         axes.set_ylabel("Aligned residue")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     colour_bar = figure.colorbar(image, ax=grid, shrink=0.9)
     colour_bar.set_label("Expected position error (Å)")
-    figure.suptitle(f"{target}: predicted aligned error")
+    _fit_to_width(figure.suptitle(f"{target}: predicted aligned error"), figure)
     _warn_if_untrained(figure, untrained)
-    _save(figure, path, dpi)
+    return figure
 
 
 def msa_identity(msa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,18 +169,24 @@ def msa_identity(msa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_coverage(path: str | os.PathLike, target: str, msa: np.ndarray, untrained: bool,
                   dpi: int = 100) -> None:
+    """Write ``coverage.png`` (:func:`coverage_figure`)."""
+    _save(coverage_figure(target, msa, untrained), path, dpi)
+
+
+def coverage_figure(target: str, msa: np.ndarray, untrained: bool) -> Figure:
     """The MSA coloured by identity to the query, rows sorted by identity, with the coverage line."""
     identity, aligned = msa_identity(msa)
     order = np.argsort(-identity, kind="stable")
     picture = np.where(aligned[order], identity[order, None].astype(np.float32), np.float32(np.nan))
     depth, length = msa.shape
-    figure = Figure(figsize=(9, 5), layout="constrained")
+    figure = _new_figure(9, 5)
     axes = figure.add_subplot()
     image = axes.imshow(picture, cmap="rainbow_r", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
                         origin="lower", extent=(0.5, length + 0.5, 0, depth))
     axes.plot(np.arange(1, length + 1), aligned.sum(axis=0), color="black", linewidth=1.2,
               label="coverage (aligned sequences)")
     axes.set_xlim(0.5, length + 0.5)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, depth * 1.02 if depth > 1 else 1.5)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("Position in the query")
@@ -144,4 +197,4 @@ def plot_coverage(path: str | os.PathLike, target: str, msa: np.ndarray, untrain
     colour_bar = figure.colorbar(image, ax=axes)
     colour_bar.set_label("Sequence identity to the query")
     _warn_if_untrained(figure, untrained)
-    _save(figure, path, dpi)
+    return figure

@@ -46,21 +46,36 @@ def load_chain(path: str | Path, sequence: str) -> Structure:
         raise SnakefoldError(f"{path}: a predicted model has one chain, this file has {len(chains)}")
     chain = chains[0]
     residues = [residue for residue in chain if residue.id[0] == " "]
-    if len(residues) != len(chain) or len(residues) != len(sequence):
+    positions = _sequence_positions(residues, sequence)
+    if len(residues) != len(chain) or positions is None:
         raise SnakefoldError(f"{path}: {len(residues)} residues (and {len(chain) - len(residues)} hetero groups) "
                              f"for a sequence of {len(sequence)}")
-    for position, (residue, letter) in enumerate(zip(residues, sequence), start=1):
-        expected = restype_1to3.get(letter, unknown_residue_name)
+    for position, residue in zip(positions, residues):
+        expected = restype_1to3.get(sequence[position - 1], unknown_residue_name)
         if residue.resname != expected:
             raise SnakefoldError(f"{path}: residue {position} is {residue.resname}; the sequence has {expected}")
     # Two passes: a new number may equal an old one still present in the chain.
     for offset, residue in enumerate(residues):
         residue.id = (" ", -1 - offset, " ")
-    for number, residue in enumerate(residues, start=1):
-        residue.id = (" ", number, " ")
+    for position, residue in zip(positions, residues):
+        residue.id = (" ", position, " ")
     if chain.id != CHAIN_ID:
         chain.id = CHAIN_ID
     return structure
+
+
+def _sequence_positions(residues: list, sequence: str) -> list[int] | None:
+    """The sequence position (1-based) of each residue: one residue per position, or, where the model has
+    no atoms for an unknown residue ``X`` (AlphaFold2's atom masks give it none), the other residues at
+    their own residue numbers. None when the residues do not fit the sequence either way."""
+    if len(residues) == len(sequence):
+        return list(range(1, len(sequence) + 1))
+    numbers = [residue.id[1] for residue in residues]
+    missing = set(range(1, len(sequence) + 1)) - set(numbers)
+    if (len(set(numbers)) == len(numbers) and all(1 <= number <= len(sequence) for number in numbers)
+            and all(sequence[number - 1] == "X" for number in missing)):
+        return numbers
+    return None
 
 
 def set_plddt(structure: Structure, plddt: np.ndarray) -> None:

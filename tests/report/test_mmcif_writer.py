@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import mdtraj
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from Bio.PDB import MMCIFParser
 from Bio.PDB.MMCIF2Dict import MMCIF2Dict
 
 from snakefold.common import residue_constants as rc
+from snakefold.common.errors import SnakefoldError
 from snakefold.common.mmcif_writer import GlobalScore, ModelRecord, write_mmcif
 from snakefold.common.protein import Protein, to_pdb
 from snakefold.report.structures import load_chain
@@ -70,3 +73,27 @@ def test_residue_mismatch_is_refused(tmp_path):
     with pytest.raises(ValueError, match="residue 6 is GLY in the structure but TRP in the sequence"):
         write_mmcif(tmp_path / "bad.cif", structure, record)
     assert not (tmp_path / "bad.cif").exists()
+
+
+def test_unknown_residue_without_atoms_keeps_the_numbering(tmp_path):
+    """AlphaFold2's atom masks give an unknown residue (X) no atoms, so a model has none for it: the other
+    residues keep their positions in the sequence, and the files list the whole sequence."""
+    sequence = "MKVLAXGDEWTR"
+    positions, mask = random_atom37(sequence, np.random.default_rng(3))
+    mask[5] = 0.0
+    length = len(sequence)
+    protein = Protein(positions, rc.sequence_to_aatype(sequence), mask, np.arange(1, length + 1),
+                      np.zeros(length), np.full((length, 37), 70.0) * mask)
+    (tmp_path / "model.pdb").write_text(to_pdb(protein))
+    structure = load_chain(tmp_path / "model.pdb", sequence)
+    assert [residue.id[1] for residue in structure.get_residues()] == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+    record = ModelRecord(entry_id="x", title="x", sequence=sequence, plddt=tuple(np.linspace(30, 90, length)))
+    write_mmcif(tmp_path / "model.cif", structure, record)
+    table = MMCIF2Dict(str(tmp_path / "model.cif"))
+    assert table["_entity_poly_seq.mon_id"][5] == "UNK" and len(table["_entity_poly_seq.mon_id"]) == length
+    assert sorted({int(number) for number in table["_atom_site.label_seq_id"]}) == [1, 2, 3, 4, 5, 7, 8, 9, 10,
+                                                                                    11, 12]
+    mask[6] = 0.0  # a missing residue that is not X does not fit the sequence
+    (tmp_path / "gap.pdb").write_text(to_pdb(dataclasses.replace(protein, atom_mask=mask)))
+    with pytest.raises(SnakefoldError, match="11 residues|10 residues"):
+        load_chain(tmp_path / "gap.pdb", sequence)

@@ -74,5 +74,5 @@ rule features:
     resources:
         **stage_resources(config, "features", length=sequence_length(FEATURE_QUERIES, "fkey")),
     shell:
-        "snakefold features --spec {params.spec:q} --output {output:q} --log {log:q}"
+        "snakefold features --spec {params.spec:q} --output {output:q} --log {log:q} 2>> {log:q}"
 

@@ -134,4 +134,4 @@ for _msa_search in MSA_PLAN.searches:
             **stage_resources(config, f"msa_{_msa_search.tool}", length=sequence_length(MSA_KEY_QUERY, "key")),
         shell:
             "snakefold msa --spec {params.spec:q} --query {input.query:q} --output {output:q}"
-            " --threads {threads} --timeout-minutes {resources.runtime} --log {log:q}"
+            " --threads {threads} --timeout-minutes {resources.runtime} --log {log:q} 2>> {log:q}"
