@@ -72,6 +72,9 @@ def collect_timings(target: str, seq_key: str, models: Iterable[ModelPrediction]
         for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
             relative = path.relative_to(benchmark_dir)
             if len(relative.parts) >= 2 and _names_target(relative, seq_key, target):
-                item = str(relative.with_suffix("").relative_to(relative.parts[0]))
-                stages.setdefault(relative.parts[0], {})[item] = benchmark_measures(path)
+                # The item is what the path names besides the stage and the target: a model run's job
+                # measures join the model run's own timings; a job of the whole target is the stage's "job".
+                parts = [part for part in relative.with_suffix("").parts[1:] if part not in (seq_key, target)]
+                item = "/".join(parts) or "job"
+                stages.setdefault(relative.parts[0], {}).setdefault(item, {}).update(benchmark_measures(path))
     return {"target": target, "seq_key": seq_key, "stages": stages}

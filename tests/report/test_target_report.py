@@ -196,8 +196,8 @@ def test_timings_read_snakemake_benchmarks_that_name_the_sequence_or_target(tmp_
     seq = raw["work_dir"].name
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     benchmarks = tmp_path / "benchmarks"
-    (benchmarks / "predict").mkdir(parents=True)
-    (benchmarks / "predict" / f"{seq}_{MODELS[0]}.tsv").write_text(
+    (benchmarks / "predict" / seq).mkdir(parents=True)  # predict.smk's layout: predict/<seq>/<model>.tsv
+    (benchmarks / "predict" / seq / f"{MODELS[0]}.tsv").write_text(
         header + "10.0\t0:00:10\t512.5\t900\t-\t-\t1\t2\t95.0\t9.5\n"
         + "20.0\t0:00:20\t600.5\t900\t-\t-\t1\t2\t95.0\t19.5\n")
     (benchmarks / "report").mkdir()
@@ -208,6 +208,7 @@ def test_timings_read_snakemake_benchmarks_that_name_the_sequence_or_target(tmp_
                         benchmark_dir=benchmarks)
     timings = _json(out_dir / "timings.json")
     assert documents.problems("timings", timings) == []
-    assert timings["stages"]["predict"][f"{seq}_{MODELS[0]}"] == {"wall_s": 15.0, "cpu_s": 14.5,
-                                                                   "max_rss_mb": 556.5}
-    assert timings["stages"]["report"] == {"villin": {"wall_s": 1.5, "cpu_s": 1.2, "max_rss_mb": 80.0}}
+    # The job's measures join the model run's own timings; the target's report job is the stage's "job".
+    assert timings["stages"]["predict"][MODELS[0]] == {**raw["scores"][MODELS[0]]["timings"], "wall_s": 15.0,
+                                                       "cpu_s": 14.5, "max_rss_mb": 556.5}
+    assert timings["stages"]["report"] == {"job": {"wall_s": 1.5, "cpu_s": 1.2, "max_rss_mb": 80.0}}
