@@ -105,7 +105,10 @@ def prepare(protein: Protein) -> PreparedStructure:
     import pdbfixer
 
     _check_relaxable(protein)
-    fixer = pdbfixer.PDBFixer(pdbfile=io.StringIO(_segmented_pdb(protein)))
+    # The Reference platform for pdbfixer's own minimisation of added atoms too: the result must not depend
+    # on the node's core count.
+    reference_platform = openmm.Platform.getPlatformByName("Reference")
+    fixer = pdbfixer.PDBFixer(pdbfile=io.StringIO(_segmented_pdb(protein)), platform=reference_platform)
     fixer.missingResidues = {}
     fixer.findMissingAtoms()
     fixer.addMissingAtoms(seed=0)
@@ -117,7 +120,7 @@ def prepare(protein: Protein) -> PreparedStructure:
     random_state = random.getstate()
     random.seed(0)
     try:
-        modeller.addHydrogens(pH=7.0, platform=openmm.Platform.getPlatformByName("Reference"))
+        modeller.addHydrogens(pH=7.0, platform=reference_platform)
     finally:
         random.setstate(random_state)
 

@@ -3,8 +3,10 @@
 ``auto`` tries CUDA, then OpenCL, then CPU, and takes the first on which a context can actually be created
 (a plugin can be installed while no device or driver is usable); the reasons the faster ones were passed
 over are kept for the log and the metrics JSON. A platform named explicitly must work, or the error lists
-the platforms this OpenMM has. GPU platforms run in mixed precision; the CPU platform uses ``threads``
-threads (the rule's ``threads:``).
+the platforms this OpenMM has. GPU platforms run in mixed precision, CUDA with deterministic force sums;
+the CPU platform uses ``threads`` threads (the rule's ``threads:``). The CPU platform's sums depend on the
+thread count and on thread timing: only one thread (the relax stage's default) gives the same relaxed
+structure on every run, which is what makes a resumed run's outputs equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class PlatformChoice:
 def _properties(name: str, threads: int | None) -> dict[str, str]:
     if name == "CPU":
         return {"Threads": str(threads)} if threads else {}
+    if name == "CUDA":
+        return {"Precision": "mixed", "DeterministicForces": "true"}
     return {"Precision": "mixed"}
 
 

@@ -113,7 +113,8 @@ def gpu_slurm():
 def test_gpu_request_grouping_and_retries_with_more_resources(gpu_slurm, tmp_path, monkeypatch):
     monkeypatch.setenv("SLURM_CONF", str(gpu_slurm.conf))
     sequences = {"villin": VILLIN, "gb1": GB1, "ubiquitin": UBIQUITIN, "long": "ACDEFGHIKLMNPQRSTVWY" * 25}
-    config = probe_config(tmp_path, sequences, cluster_resources(gpu_slurm, gpus=1), relax_fails_once=True)
+    resources = {**cluster_resources(gpu_slurm, gpus=1), "group_small_predictions": {"max_length": 400}}
+    config = probe_config(tmp_path, sequences, resources, relax_fails_once=True)
 
     result = run_snakemake(tmp_path, "--snakefile", str(PROBE), *slurm_options(gpu_slurm), "--configfile", str(config))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,255 @@
+"""The whole workflow, every stage for real (tests/cluster/pipeline.py: jackhmmer on a tiny database, features,
+model_3 with small random parameters, ranking, OpenMM relaxation, report), run the ways its users run it:
+
+- killed with kill -9 while an MSA search, a prediction and a relaxation run, and resumed each time with
+  the README's commands: no finished job runs again, and the outputs are an uninterrupted run's;
+- through the real local Slurm with the slurm profile, killed while relaxing and resumed: the ranked
+  outputs are the local run's;
+- on Slurm with one target whose MSA is damaged: the run fails, summary.tsv gives the failed job's error
+  and log, and the others finish (predictions are not grouped into shared Slurm jobs by default: a group
+  would wait for the failed target's features);
+- as a second batch sharing the cache with the first: only its new sequence is searched.
+
+One uninterrupted local run of the demo-like batch (the ``baseline`` fixture) is the reference of the others.
+Predictions are deterministic for a seed on CPU, and relaxations on one OpenMM thread (the config here),
+so outputs must agree exactly. (On two CPU threads the minimiser sums forces in a varying order: two
+relaxations of one of these heavily clashing untrained models end up to Angstroms apart; one thread is the
+relax stage's default for that reason.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from snakefold.common.fasta import sequence_key
+from snakefold.data.msa import read_msa
+from snakefold.report.summary import read_summary
+from tests.cluster.conftest import cluster_resources, jobs_of_run, run_on_slurm, slurm_options, slurm_run_id
+from tests.cluster.interrupt import (
+    job_records, kill_run, start_snakemake, started_outputs, unchanged_records, wait_for_started_output,
+)
+from tests.cluster.pipeline import (
+    DEMO_BATCH, MODEL_NAME, PROTEIN_G, UBIQUITIN, VILLIN, local_command, make_tiny_pipeline, pdb_atoms,
+    pipeline_config, processes_in, ranked_outputs, run_locally, villin_homologs, write_batch,
+)
+from tests.data.conftest import write_families
+from tests.workflow.conftest import job_counts, run_snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+TARGETS = [name for name, _ in DEMO_BATCH]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_pipeline(tmp_path_factory.mktemp("tiny_pipeline"))
+
+
+@pytest.fixture(scope="module")
+def baseline(tiny, tmp_path_factory) -> Path:
+    """The working directory of one uninterrupted local run of the demo-like batch."""
+    workdir = tmp_path_factory.mktemp("baseline")
+    result = run_locally(workdir, pipeline_config(tiny, [write_batch(workdir, DEMO_BATCH)]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    # Two distinct sequences (ubiquitin is in the batch twice), each searched, featurised, predicted,
+    # ranked and relaxed once; a report per target.
+    assert [counts[rule] for rule in ("msa_uniref90", "features", "predict", "rank", "relax", "report_target")] == [
+        2, 2, 2, 2, 2, 3]
+    # A reference worth comparing with: real MSAs, and ranked models that are the relaxed predictions.
+    rows = {row["target"]: row for row in read_summary(workdir / "results" / "summary.tsv")}
+    assert list(rows) == TARGETS
+    assert {(row["status"], row["best_model"], row["relaxed"]) for row in rows.values()} == {("ok", MODEL_NAME, "yes")}
+    assert min(int(row["msa_depth"]) for row in rows.values()) > 5
+    ranked = ranked_outputs(workdir / "results", "ubiquitin")["structures"]["ranked_0.pdb"]
+    unrelaxed = pdb_atoms(workdir / "results" / "_work" / sequence_key(UBIQUITIN) / "predictions" / MODEL_NAME
+                          / "unrelaxed.pdb")
+    # Relaxation kept every predicted atom (and added the C-terminal OXT), and moved them.
+    relaxed = {name: coordinates for name, coordinates, _ in ranked}
+    assert set(relaxed) - {name for name, _, _ in unrelaxed} == {" OXT GLY A  76 "}
+    assert [relaxed[name] for name, _, _ in unrelaxed] != [coordinates for _, coordinates, _ in unrelaxed]
+    return workdir
+
+
+def assert_same_outputs(workdir: Path, reference: Path, targets=TARGETS) -> None:
+    """The ranked outputs of ``targets`` and the batch summary of ``workdir`` are the reference's, exactly."""
+    for target in targets:
+        assert ranked_outputs(workdir / "results", target) == ranked_outputs(reference / "results", target), target
+    assert read_summary(workdir / "results" / "summary.tsv") == read_summary(reference / "results" / "summary.tsv")
+
+
+def finished_outputs(workdir: Path) -> dict[str, int]:
+    """output -> modification time (ns) of every output whose job Snakemake recorded as finished."""
+    return {name: (workdir / name).stat().st_mtime_ns for name in job_records(workdir) if (workdir / name).is_file()}
+
+
+#: Where to kill: a job of the stage has started (its outputs are Snakemake's "incomplete" ones).
+KILL_POINTS = (("msa", r"^cache/msa/uniref90/"),
+               ("predict", rf"/predictions/{MODEL_NAME}/unrelaxed\.pdb$"),
+               ("relax", r"/relaxed/rank_0\.pdb$"))
+
+
+def test_killed_during_msa_predict_and_relax_then_resumed_ends_as_an_uninterrupted_run(tiny, baseline, tmp_path):
+    """kill -9 of snakemake and its jobs three times, each resumed with the README's commands:
+    `snakemake --profile workflow/profiles/local --configfile my.yaml --unlock`, then the same without
+    --unlock (the profile sets rerun-incomplete)."""
+    config = write_config(tmp_path, pipeline_config(tiny, [write_batch(tmp_path, DEMO_BATCH)]))
+    command = local_command(config)
+    finished_at_kill = {}
+    for stage, pattern in KILL_POINTS:
+        run = start_snakemake(tmp_path, *command)
+        killed = wait_for_started_output(run, tmp_path, pattern)
+        kill_run(run)
+        assert processes_in(tmp_path) == [], stage  # the jobs (and their jackhmmer, say) died with snakemake
+        assert killed in started_outputs(tmp_path), stage
+        assert killed not in job_records(tmp_path), stage
+        finished_at_kill[stage] = (job_records(tmp_path), finished_outputs(tmp_path))
+        locked = run_snakemake(tmp_path, *command)
+        assert locked.returncode != 0 and "Directory cannot be locked" in locked.stdout + locked.stderr, stage
+        unlock = run_snakemake(tmp_path, *command, "--unlock")
+        assert unlock.returncode == 0, unlock.stdout + unlock.stderr
+    resumed = run_snakemake(tmp_path, *command)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert started_outputs(tmp_path) == []
+
+    # Each kill found the earlier stages' jobs finished; none of them ran again, and their files are untouched.
+    records, mtimes = job_records(tmp_path), finished_outputs(tmp_path)
+    finished_rules = {}
+    for stage, (records_then, mtimes_then) in finished_at_kill.items():
+        assert unchanged_records(records_then, records) == sorted(records_then), stage
+        assert {name: mtimes[name] for name in mtimes_then} == mtimes_then, stage
+        finished_rules[stage] = {record["rule"] for record in records_then.values()}
+    assert "query_fasta" in finished_rules["msa"]
+    assert {"msa_uniref90", "features"} <= finished_rules["predict"]
+    assert {"predict", "rank"} <= finished_rules["relax"]
+    assert_same_outputs(tmp_path, baseline)
+
+
+def slurm_jobs_by_rule(cluster, log: str) -> dict[str, list[str]]:
+    """rule -> the Slurm states of its jobs, of the run whose output is ``log`` (a group job of predictions
+    is 'predict_small_predict': the plugin's comment is rule_<group>_<rule>)."""
+    jobs = {}
+    for job in jobs_of_run(cluster, slurm_run_id(log)):
+        rule = job["comment"].removeprefix("rule_").split("_wildcards_")[0]
+        jobs.setdefault(rule, []).append(job["state"])
+    return jobs
+
+
+@pytest.mark.slurm
+def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm_env, tiny, baseline, tmp_path):
+    """The batch through the slurm profile on the local cluster, killed (kill -9 of snakemake, scancel of its
+    Slurm jobs) once the relaxations are submitted, and resumed with the README's commands (--unlock, then
+    the same command again): the finished Slurm jobs are not submitted again, and the ranked outputs and
+    the summary are the local run's."""
+    resources = {**cluster_resources(slurm_env), "stages": pipeline_config(tiny, [])["resources"]["stages"]}
+    config = write_config(tmp_path, pipeline_config(tiny, [write_batch(tmp_path, DEMO_BATCH)], resources=resources))
+    run = start_snakemake(tmp_path, *slurm_options(slurm_env), "--configfile", str(config), env=slurm_env.env)
+    wait_for_started_output(run, tmp_path, r"/relaxed/rank_0\.pdb$")
+    kill_run(run, slurm_env)
+    interrupted = slurm_jobs_by_rule(slurm_env, (tmp_path / "run.log").read_text())
+    assert interrupted.pop("relax") and "report_target" not in interrupted, interrupted  # relax jobs were cancelled
+    # Each prediction ran in a Slurm job of its own (resources.group_small_predictions is off by default).
+    assert interrupted == {"intake": ["COMPLETED"], "query_fasta": ["COMPLETED"] * 2, "msa_uniref90": ["COMPLETED"] * 2,
+                           "features": ["COMPLETED"] * 2, "predict": ["COMPLETED"] * 2}
+    before, mtimes = job_records(tmp_path), finished_outputs(tmp_path)
+    assert {"msa_uniref90", "features", "predict", "rank"} <= {record["rule"] for record in before.values()}
+
+    unlock = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config), "--unlock")
+    assert unlock.returncode == 0, unlock.stdout + unlock.stderr
+    resumed = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config))
+    log = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, log
+    # Only the relaxations and what follows them went to Slurm again (rank and summary are local rules).
+    assert slurm_jobs_by_rule(slurm_env, log) == {"relax": ["COMPLETED"] * 2, "report_target": ["COMPLETED"] * 3}
+    assert unchanged_records(before, job_records(tmp_path)) == sorted(before)
+    assert {name: (tmp_path / name).stat().st_mtime_ns for name in mtimes} == mtimes
+    assert started_outputs(tmp_path) == []
+    assert_same_outputs(tmp_path, baseline)
+
+
+def write_a3m(path: Path, rows: list[str]) -> None:
+    path.write_text("".join(f">row{index}\n{row}\n" for index, row in enumerate(rows)))
+
+
+@pytest.mark.slurm
+def test_on_slurm_a_failing_target_leaves_the_others_finished_and_is_named_in_the_summary(slurm_env, tiny,
+                                                                                         tmp_path):
+    """Precomputed MSAs, ubiquitin's cut short (as by an interrupted copy): its features job fails, and fails
+    again on each of the slurm profile's retries; the run exits non-zero and summary.tsv gives the error and
+    the log. With the profile's keep-going the other two targets must be predicted, relaxed and reported."""
+    families, _ = write_families(tmp_path / "families.fasta")
+    msas = tmp_path / "msas"
+    msas.mkdir()
+    write_a3m(msas / "protein_G_B1.a3m", [PROTEIN_G, *families["protein_g"].homologs.values()])
+    write_a3m(msas / "villin.a3m", [VILLIN, *villin_homologs()])
+    ubiquitin_rows = [UBIQUITIN, *families["ubiquitin"].homologs.values()]
+    ubiquitin_rows[-1] = ubiquitin_rows[-1][:40]
+    write_a3m(msas / "ubiquitin.a3m", ubiquitin_rows)
+    batch = write_batch(tmp_path, [("protein_G_B1", PROTEIN_G), ("ubiquitin", UBIQUITIN), ("villin", VILLIN)])
+    resources = {**cluster_resources(slurm_env), "stages": pipeline_config(tiny, [])["resources"]["stages"]}
+    config = write_config(tmp_path, pipeline_config(tiny, [batch], resources=resources,
+                                                    msa={"mode": "precomputed", "precomputed_dir": "msas"}))
+
+    result = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config))
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log
+    jobs = slurm_jobs_by_rule(slurm_env, log)
+    # The sound targets' features, and the broken one's first attempt and two retries.
+    assert sorted(jobs["features"]) == ["COMPLETED"] * 2 + ["FAILED"] * 3, jobs
+
+    rows = {row["target"]: row for row in read_summary(tmp_path / "results" / "summary.tsv")}
+    assert list(rows) == ["protein_G_B1", "ubiquitin", "villin"]
+    failed = rows["ubiquitin"]
+    assert (failed["status"], failed["best_model"]) == ("failed", ""), failed
+    # The job's own error: the file, the line of the damaged record, what is wrong; and the log holding it.
+    error = "snakefold features: msas/ubiquitin.a3m:25: record 'row12' has 40 aligned columns"
+    assert failed["error"].startswith(error), failed
+    assert re.fullmatch(r"results/_logs/features/[0-9a-f]{24}\.log", failed["log"]), failed
+    assert error in (tmp_path / failed["log"]).read_text()
+    assert not (tmp_path / "results" / "ubiquitin").exists()
+
+    for name in ("protein_G_B1", "villin"):
+        assert (rows[name]["status"], rows[name]["relaxed"], rows[name]["error"]) == ("ok", "yes", ""), rows[name]
+        assert ranked_outputs(tmp_path / "results", name)["ranking"]["order"] == [MODEL_NAME]
+    assert jobs["relax"] == ["COMPLETED"] * 2 and jobs["report_target"] == ["COMPLETED"] * 2, jobs
+
+
+def msa_entry_state(cache: Path, sequence: str) -> dict[str, tuple[int, bytes]]:
+    """(mtime in ns, content) of the MSA cache files (entry and manifest) searched for ``sequence``."""
+    state = {}
+    for manifest in (cache / "msa" / "uniref90").glob("*.manifest.json"):
+        if json.loads(manifest.read_text())["parts"]["sequence"] == sequence:
+            entry = manifest.with_name(manifest.name.removesuffix(".manifest.json"))
+            for path in (entry, manifest):
+                state[str(path)] = (path.stat().st_mtime_ns, path.read_bytes())
+    return state
+
+
+def test_a_second_batch_sharing_the_cache_searches_only_its_new_sequence(tiny, baseline, tmp_path):
+    cache = baseline / "cache"
+    shared_before = msa_entry_state(cache, PROTEIN_G)
+    assert len(shared_before) == 2
+    batch = write_batch(tmp_path, [("protein_G_B1", PROTEIN_G), ("villin", VILLIN)])
+    config = write_config(tmp_path, pipeline_config(tiny, [batch], cache_dir=cache))
+
+    dry = run_snakemake(tmp_path, *local_command(config), "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    counts = job_counts(dry.stdout)
+    assert (counts["query_fasta"], counts["msa_uniref90"], counts["features"]) == (1, 1, 1), counts
+    result = run_snakemake(tmp_path, *local_command(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    assert (counts["query_fasta"], counts["msa_uniref90"], counts["features"]) == (1, 1, 1), counts
+
+    # The shared sequence's search result was read, not rewritten; the new one was searched for real.
+    assert msa_entry_state(cache, PROTEIN_G) == shared_before
+    [villin_msa] = [Path(path) for path in msa_entry_state(cache, VILLIN) if not path.endswith(".manifest.json")]
+    assert len(read_msa(villin_msa)) > 1
+    # The shared target, predicted again from the cached features, is the first batch's.
+    assert ranked_outputs(tmp_path / "results", "protein_G_B1") == ranked_outputs(baseline / "results", "protein_G_B1")
+    assert {row["target"]: row["status"] for row in read_summary(tmp_path / "results" / "summary.tsv")} == {
+        "protein_G_B1": "ok", "villin": "ok"}
