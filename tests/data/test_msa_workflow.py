@@ -1,6 +1,7 @@
 """The MSA and features stages in real snakemake runs on databases built by `snakefold build-db`: the
 content-keyed cache across batches, changed sequences, damaged entries, every msa.mode, and the
-problems reported before any job runs."""
+problems reported before any job runs. Each run asks for the target all_features: the stages after it
+(prediction needs model parameters) are not part of these tests."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def full_dbs_config(tiny, inputs, results="results", **msa):
 
 def run(workdir, config, *arguments):
     path = write_config(workdir, config)
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", str(path), *arguments)
+    result = run_snakemake(workdir, "all_features", "--cores", "2", "--configfile", str(path), *arguments)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -61,9 +62,9 @@ def msa_entries(workdir, search):
 def test_batches_share_the_cache_and_damaged_entries_are_redone(tiny_databases, tmp_path):
     (tmp_path / "first.fasta").write_text(f">ubiquitin\n{UBIQUITIN}\n>protein_g\n{PROTEIN_G}\n")
     first = full_dbs_config(tiny_databases, ["first.fasta"])
-    dry = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, first)))
-    assert job_counts(dry.stdout) == {"intake": 1, "query_fasta": 2, "msa_uniref90": 2, "msa_bfd_uniref30": 2,
-                                      "msa_mgnify": 2, "features": 2, "all": 1, "total": 12}
+    dry = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, first)))
+    assert job_counts(dry.stdout) == {"query_fasta": 2, "msa_uniref90": 2, "msa_bfd_uniref30": 2,
+                                      "msa_mgnify": 2, "features": 2, "all_features": 1, "total": 11}
     run(tmp_path, first)
 
     features = features_of(tmp_path, UBIQUITIN)
@@ -82,7 +83,7 @@ def test_batches_share_the_cache_and_damaged_entries_are_redone(tiny_databases, 
     changed_g = PROTEIN_G.replace("KTLKGE", "KTLRGE")
     (tmp_path / "second.fasta").write_text(f">ubiquitin_again\n{UBIQUITIN}\n>protein_g\n{changed_g}\n")
     second = full_dbs_config(tiny_databases, ["second.fasta"], results="results2")
-    dry = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, second)))
+    dry = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, second)))
     counts = job_counts(dry.stdout)
     assert (counts["msa_uniref90"], counts["msa_bfd_uniref30"], counts["msa_mgnify"], counts["features"]) == (1,) * 4
     run(tmp_path, second)
@@ -103,7 +104,7 @@ def test_batches_share_the_cache_and_damaged_entries_are_redone(tiny_databases, 
     assert "msa_mgnify" not in counts and "msa_bfd_uniref30" not in counts
     assert result.stderr.count("is recomputed") == 3
     assert uniref90.read_bytes() == complete
-    run_again = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, first)))
+    run_again = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, first)))
     assert "Nothing to be done" in run_again.stdout + run_again.stderr
 
 
@@ -138,7 +139,7 @@ def test_precomputed_and_single_sequence_modes(shared_data, tmp_path):
     assert features["msa"].shape == (rows, len(query)) and features["num_alignments"][0] == rows
 
     (tmp_path / "in.fasta").write_text(f">nrbf2\n{query[:-1]}W\n")
-    result = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, config)))
+    result = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, config)))
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in output
     assert "target 'nrbf2': the first row of msas/nrbf2.a3m is not the target's sequence" in output
@@ -158,7 +159,7 @@ def test_missing_truncated_and_unsearchable_databases_stop_before_any_job(tiny_d
     data.write_bytes(data.read_bytes()[:100])
     config = full_dbs_config(tiny_databases, ["in.fasta"])
     config["databases"].update(bfd=str(tmp_path / "nowhere" / "bfd"), uniref30=str(damaged))
-    result = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, config)))
+    result = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, config)))
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in output and "Job stats" not in output
     assert "config key 'databases.bfd' (search 'bfd_uniref30', hhblits): database 'bfd'" in output
@@ -166,7 +167,7 @@ def test_missing_truncated_and_unsearchable_databases_stop_before_any_job(tiny_d
     assert "config key 'databases.uniref30'" in output and "damaged_hhm.ffdata" in output and "truncated" in output
 
     config = full_dbs_config(tiny_databases, ["in.fasta"], mode="mmseqs2")
-    result = run_snakemake(tmp_path, "-n", "--configfile", str(write_config(tmp_path, config)))
+    result = run_snakemake(tmp_path, "all_features", "-n", "--configfile", str(write_config(tmp_path, config)))
     assert result.returncode != 0
     assert "config key 'msa.mode' is 'mmseqs2', but databases.preset 'full_dbs' has no search with that tool" in (
         result.stdout + result.stderr)

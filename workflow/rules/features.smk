@@ -76,3 +76,9 @@ rule features:
     shell:
         "snakefold features --spec {params.spec:q} --output {output:q} --log {log:q} 2>> {log:q}"
 
+
+
+rule all_features:
+    """Target: the raw features of every distinct sequence (the MSA and template stages and no further)."""
+    input:
+        [features_path(seq) for seq in FEATURE_KEYS],
