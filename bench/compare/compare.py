@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from snakefold.common import residue_constants  # noqa: E402
-from snakefold.common.atomic import atomic_write_json  # noqa: E402
+from snakefold.common.atomic import atomic_save_npz, atomic_write_json  # noqa: E402
 from tests.model.synthetic import synthetic_raw_features  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -100,7 +100,8 @@ def prepare_case(case: dict, directory: Path, reference_python: str) -> Path:
     if not raw_path.exists():
         num_templates = 2 if case["preset"] in TEMPLATE_PRESETS else 0
         raw = synthetic_raw_features(case["length"], case["depth"], num_templates, seed=case["seed"])
-        np.savez(raw_path, **{key: value for key, value in raw.items() if value.dtype.kind not in "OSU"})
+        atomic_save_npz(raw_path, {key: value for key, value in raw.items() if value.dtype.kind not in "OSU"},
+                        compress=False)
     if not features_path.exists():
         run_measured([reference_python, str(HERE / "reference_runner.py"), "prepare", "--raw", str(raw_path),
                       "--preset", case["preset"], "--num-recycle", str(case["num_recycle"]),

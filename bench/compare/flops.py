@@ -103,6 +103,7 @@ def bf16_peak_tflops(device_kind: str) -> float | None:
 
 
 def main() -> None:
+    from snakefold.common.atomic import atomic_write_json
     from snakefold.model.features import process_features
     from snakefold.model.inference import enable_compilation_cache
     from snakefold.model.model import forward, initial_prev, jitted_apply, recycling_slices
@@ -150,7 +151,7 @@ def main() -> None:
         "iteration_s": iteration_s, "tflops": flops / iteration_s / 1e12, "bf16_peak_tflops": peak,
         "fraction_of_bf16_peak": (flops / iteration_s / 1e12 / peak) if peak else None,
     }
-    args.record.write_text(json.dumps(record, indent=1) + "\n")
+    atomic_write_json(args.record, record)
     print(json.dumps(record))
 
 

@@ -51,6 +51,20 @@ OUTPUT_KEYS = (
 )
 
 
+def write_atomically(path: str, write) -> None:
+    """``write(handle)`` into a temporary file beside ``path``, renamed to ``path`` once complete, so that an
+    interrupted run never leaves a partial file that a later run would take for a finished one (snakefold's
+    own helpers are not importable here)."""
+    temporary = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
 def reference_config(preset: str, num_recycle: int):
     """The reference configuration for the comparison (float32, unfused, no early stop, deterministic)."""
     config = af_config.model_config(preset)
@@ -96,7 +110,7 @@ def prepare(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     features = runner.process_features(raw, random_seed=args.seed)
     elapsed = time.perf_counter() - start
-    np.savez_compressed(args.features, **features)
+    write_atomically(args.features, lambda handle: np.savez_compressed(handle, **features))
     print(json.dumps({"feature_processing_s": round(elapsed, 2),
                       "shapes": {key: list(value.shape) for key, value in features.items()}}))
 
@@ -127,7 +141,8 @@ def predict(args: argparse.Namespace) -> None:
     iterations = [later - earlier for earlier, later in zip([start] + stamps[:-1], stamps)]
 
     outputs = flatten(jax.device_get(result))
-    np.savez_compressed(args.outputs, **{key: outputs[key] for key in OUTPUT_KEYS if key in outputs})
+    write_atomically(args.outputs, lambda handle: np.savez_compressed(
+        handle, **{key: outputs[key] for key in OUTPUT_KEYS if key in outputs}))
     record = {
         "implementation": "reference", "package": "alphafold-colabfold", "jax": jax.__version__,
         "backend": jax.default_backend(), "device_kind": jax.devices()[0].device_kind,
@@ -140,8 +155,7 @@ def predict(args: argparse.Namespace) -> None:
         "shapes": {key: list(value.shape) for key, value in features.items() if key in (
             "msa_feat", "extra_msa", "template_aatype")},
     }
-    with open(args.record, "w") as handle:
-        json.dump(record, handle, indent=1)
+    write_atomically(args.record, lambda handle: handle.write((json.dumps(record, indent=1) + "\n").encode()))
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import resource
 import sys
 import time
@@ -34,6 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from snakefold.common.atomic import atomic_save_npz, atomic_write_json  # noqa: E402
 from snakefold.model.inference import CompilationCounter, enable_compilation_cache  # noqa: E402
 from snakefold.model.model import (compile_iteration, flatten_result, initial_prev, jitted_apply,  # noqa: E402
                                    recycle, recycling_slices)
@@ -106,7 +106,7 @@ def compile_only(args: argparse.Namespace) -> None:
         },
         **peak_memory(),
     }
-    Path(args.record).write_text(json.dumps(record, indent=1) + "\n")
+    atomic_write_json(args.record, record)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> None:
     result, num_recycles = recycle(timed_step, batches, initial_prev(config, batches[0]["aatype"].shape[0]))
     outputs = flatten_result(jax.device_get(result))
     run_s = time.perf_counter() - start
-    np.savez_compressed(args.outputs, **{key: outputs[key] for key in OUTPUT_KEYS if key in outputs})
+    atomic_save_npz(args.outputs, {key: outputs[key] for key in OUTPUT_KEYS if key in outputs})
     record = {
         "implementation": "snakefold", "phase": "run", "backend": jax.default_backend(),
         "device_kind": jax.devices()[0].device_kind, "preset": args.preset, "bfloat16": args.bfloat16,
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> None:
                    if key in batches[0]},
         **peak_memory(),
     }
-    Path(args.record).write_text(json.dumps(record, indent=1) + "\n")
+    atomic_write_json(args.record, record)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from snakefold.common.atomic import atomic_write_json  # noqa: E402
 from snakefold.model.features import process_features  # noqa: E402
 from snakefold.model.model import flatten_result, initial_prev, jitted_apply, recycling_slices  # noqa: E402
 from snakefold.model.params import init_params, load_params  # noqa: E402
@@ -107,7 +108,7 @@ def main() -> None:
     }
     history = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     history.append(record)
-    RESULTS.write_text(json.dumps(history, indent=1) + "\n")
+    atomic_write_json(RESULTS, history)
 
     print(f"{args.preset} on {record['backend']} ({record['cpus']} CPUs, load {record['load_average'][0]:.1f}); "
           f"parameters: {source} in {params_s:.0f} s")
