@@ -1,11 +1,13 @@
 """``snakefold regression``: check predictions against references and golden outputs; refresh golden outputs.
 
-    snakefold regression check --target T --sequence SEQ --best-model results/T/ranked_0.pdb \
+    snakefold regression check --record results/_work/targets/T.json --best-model results/T/ranked_0.pdb \
         --work-dir results/_work/<seq> [--reference ref.pdb [--chain A]] [--golden golden/T] \
         [--min-lddt-ca 0.7 ...] --output regression/targets/T.json
     snakefold regression report VERDICT.json... --markdown regression/report.md --junit regression/junit.xml
     snakefold regression verdict VERDICT.json... [--report regression/report.md]   # exits 1 on any regression
-    snakefold regression refresh --target T --sequence SEQ --work-dir results/_work/<seq> --golden golden/T
+    snakefold regression refresh --record results/_work/targets/T.json --work-dir results/_work/<seq> --golden golden/T
+
+A target's name and sequence come from its record file (snakefold.common.target_record).
 
 ``check`` and ``report`` always succeed when they could measure (a regression is a result, written down);
 ``verdict`` is what fails, naming each target and metric. ``refresh`` replaces golden outputs on purpose.
@@ -18,6 +20,7 @@ import sys
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.target_record import read_target_record
 from snakefold.report.checks import THRESHOLD_KEYS
 from snakefold.report.golden import write_golden
 from snakefold.report.junit import junit_xml
@@ -36,8 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     check = commands.add_parser("check", help="check one target; write its verdict JSON")
-    check.add_argument("--target", required=True)
-    check.add_argument("--sequence", required=True)
+    check.add_argument("--record", required=True, help="the target's record file (JSON, written by the workflow)")
     check.add_argument("--best-model", required=True, help="the target's ranked_0.pdb")
     check.add_argument("--work-dir", required=True, help="the sequence's work directory ({WORK}/<seq>)")
     check.add_argument("--reference", help="reference structure (PDB or mmCIF)")
@@ -58,8 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verdict.add_argument("--report", help="the report.md to point at")
 
     refresh = commands.add_parser("refresh", help="write a target's golden outputs from its predictions")
-    refresh.add_argument("--target", required=True)
-    refresh.add_argument("--sequence", required=True)
+    refresh.add_argument("--record", required=True, help="the target's record file (JSON, written by the workflow)")
     refresh.add_argument("--work-dir", required=True)
     refresh.add_argument("--golden", required=True)
 
@@ -67,11 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "check":
         thresholds = {key: getattr(args, key) for key in THRESHOLD_KEYS}
-        verdict = check_target(args.target, args.sequence, args.best_model, args.work_dir, args.reference,
+        target = read_target_record(args.record)
+        verdict = check_target(target.name, target.sequence, args.best_model, args.work_dir, args.reference,
                                args.chain, args.golden, thresholds)
         atomic_write_json(args.output, verdict)
         failed = sum(not check["passed"] for check in verdict["checks"])
-        print(f"{args.target}: {len(verdict['checks']) - failed} of {len(verdict['checks'])} checks passed")
+        print(f"{target.name}: {len(verdict['checks']) - failed} of {len(verdict['checks'])} checks passed")
         return 0
     if args.action == "report":
         verdicts = read_verdicts(args.verdicts)
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"snakefold regression: all {checks} checks of {len(verdicts)} target(s) passed{where}")
         return 0
-    manifest = write_golden(args.target, args.sequence, args.work_dir, args.golden)
-    print(f"{args.target}: golden outputs of {len(manifest['models'])} model run(s) written to {args.golden}")
+    target = read_target_record(args.record)
+    manifest = write_golden(target.name, target.sequence, args.work_dir, args.golden)
+    print(f"{target.name}: golden outputs of {len(manifest['models'])} model run(s) written to {args.golden}")
     return 0

@@ -1,22 +1,22 @@
 """``snakefold report``: write one target's user-facing outputs from its sequence's work directory.
 
-    snakefold report --target ubiquitin --record-id ubiquitin --description "Human ubiquitin" \
-        --sequence MQIF... --work-dir results/_work/<seq> --features <features.npz> \
-        --out-dir results/ubiquitin [--relaxed results/_work/<seq>/relaxed/rank_0.pdb ...]
+    snakefold report --record results/_work/targets/ubiquitin.json --work-dir results/_work/<seq> \
+        --features <features.npz> --out-dir results/ubiquitin [--relaxed results/_work/<seq>/relaxed/rank_0.pdb ...]
+
+The target's name, FASTA record ID, description and sequence come from its record file
+(:mod:`snakefold.common.target_record`), never from command-line words.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from snakefold.report.target_report import TargetInfo, write_target_report
+from snakefold.common.target_record import read_target_record
+from snakefold.report.target_report import write_target_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", required=True, help="the target's name (its output directory's name)")
-    parser.add_argument("--record-id", required=True, help="the FASTA record ID the target came from")
-    parser.add_argument("--description", default="", help="the FASTA header's description")
-    parser.add_argument("--sequence", required=True, help="the target's sequence (one-letter codes)")
+    parser.add_argument("--record", required=True, help="the target's record file (JSON, written by the workflow)")
     parser.add_argument("--work-dir", required=True, help="the sequence's work directory ({WORK}/<seq>)")
     parser.add_argument("--features", required=True, help="the sequence's raw features (.npz, for the MSA plot)")
     parser.add_argument("--out-dir", required=True, help="where the target's files are written")
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = TargetInfo(args.target, args.record_id, args.description, args.sequence)
+    target = read_target_record(args.record)
     document = write_target_report(target, args.work_dir, args.features, args.out_dir, args.relaxed,
                                    args.benchmarks, args.dpi)
     best = document["models"][0]

@@ -15,14 +15,13 @@ own name in the titles and metadata. Written here, every file atomically:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import sequence_key
+from snakefold.common.fasta import Target
 from snakefold.common.mmcif_writer import GlobalScore, ModelRecord
 from snakefold.report import afdb, plots
 from snakefold.report.predictions import (ModelPrediction, load_model, load_msa, load_sequence_ranking,
@@ -33,20 +32,6 @@ from snakefold.report.timings import collect_timings
 UNTRAINED_WARNING = plots.UNTRAINED_WARNING
 #: Files of earlier runs that this run did not write (a model set that shrank) are removed: they match these.
 PER_MODEL_PATTERNS = ("ranked_*.pdb", "ranked_*.cif", "pae_*.json", "confidence_*.json")
-
-
-@dataclass(frozen=True)
-class TargetInfo:
-    """Who the outputs are for: the target's name, FASTA record ID and description, and its sequence."""
-
-    name: str
-    record_id: str
-    description: str
-    sequence: str
-
-    @property
-    def seq_key(self) -> str:
-        return sequence_key(self.sequence)
 
 
 def snakefold_version() -> str:
@@ -60,7 +45,7 @@ def _compact_json(path: Path, document: object) -> None:
     atomic_write_text(path, json.dumps(document, separators=(",", ":"), allow_nan=False) + "\n")
 
 
-def _model_record(target: TargetInfo, model: ModelPrediction, rank: int, count: int, metric: str,
+def _model_record(target: Target, model: ModelPrediction, rank: int, count: int, metric: str,
                   relaxed: bool) -> ModelRecord:
     params = model.params
     details = [
@@ -94,7 +79,7 @@ def _remove_stale(out_dir: Path, written: set[str]) -> None:
                 path.unlink()
 
 
-def write_target_report(target: TargetInfo, work_dir: str | Path, features: str | Path, out_dir: str | Path,
+def write_target_report(target: Target, work_dir: str | Path, features: str | Path, out_dir: str | Path,
                         relaxed: Sequence[str | Path] = (), benchmark_dir: str | Path | None = None,
                         dpi: int = 100) -> dict:
     """Write every per-target output; return the ranking.json document."""

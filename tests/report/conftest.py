@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from snakefold.report.target_report import TargetInfo, write_target_report
+from snakefold.common.fasta import Target
+from snakefold.report.target_report import write_target_report
 from tests.report.synthetic import write_sequence_outputs
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
@@ -19,7 +20,7 @@ def ubiquitin_run(tmp_path_factory) -> dict:
     """Three pTM model runs of ubiquitin, the best one relaxed, and the report written for it."""
     root = tmp_path_factory.mktemp("ubiquitin_run")
     raw = write_sequence_outputs(root / "work", UBIQUITIN, models=MODELS, msa_depth=60)
-    target = TargetInfo("ubiquitin", "sp|P0CG48|UBC_HUMAN", "Human ubiquitin (PDB 1UBQ)", UBIQUITIN)
+    target = Target("ubiquitin", "sp|P0CG48|UBC_HUMAN", "Human ubiquitin (PDB 1UBQ)", UBIQUITIN, "batch.fasta", 1)
     out_dir = root / "results" / "ubiquitin"
     document = write_target_report(target, raw["work_dir"], raw["features"], out_dir, raw["relaxed"])
     return {**raw, "target": target, "out_dir": out_dir, "document": document, "root": root}

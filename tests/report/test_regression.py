@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from snakefold.cli import main
+from snakefold.common.fasta import Target
+from snakefold.common.target_record import target_record_document, write_target_record
 from snakefold.common.protein import Protein, from_structure_file, to_pdb
 from snakefold.report import documents
 from tests.report.conftest import UBIQUITIN
@@ -23,9 +25,16 @@ def _cli(*args: str) -> int:
     return main(["regression", *args])
 
 
+def _record(directory, name):
+    """The target record file the workflow would hand a regression job."""
+    path = directory / "targets" / f"{name}.json"
+    write_target_record(path, target_record_document(Target(name, name, "", UBIQUITIN, "batch.fasta", 1)))
+    return str(path)
+
+
 def _check(tmp_path, name, work_dir, best_model, golden=None, reference=None, chain=None):
     output = tmp_path / "regression" / "targets" / f"{name}.json"
-    args = ["check", "--target", name, "--sequence", UBIQUITIN, "--best-model", str(best_model),
+    args = ["check", "--record", _record(tmp_path, name), "--best-model", str(best_model),
             "--work-dir", str(work_dir), "--output", str(output), *THRESHOLDS]
     if golden:
         args += ["--golden", str(golden)]
@@ -41,7 +50,7 @@ def _check(tmp_path, name, work_dir, best_model, golden=None, reference=None, ch
 def golden(tmp_path_factory):
     root = tmp_path_factory.mktemp("golden")
     first = write_sequence_outputs(root / "first", UBIQUITIN)
-    assert _cli("refresh", "--target", "ubiquitin", "--sequence", UBIQUITIN, "--work-dir", str(first["work_dir"]),
+    assert _cli("refresh", "--record", _record(root, "ubiquitin"), "--work-dir", str(first["work_dir"]),
                 "--golden", str(root / "golden" / "ubiquitin")) == 0
     manifest = json.loads((root / "golden" / "ubiquitin" / "manifest.json").read_text())
     assert documents.problems("golden_manifest", manifest) == []

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from snakefold.report.summary import (COLUMNS, BatchTarget, JobFailure, RejectedRecord, error_in_log,
                                       job_failure, read_summary, summarise_batch, write_summary)
-from snakefold.report.target_report import TargetInfo, write_target_report
+from snakefold.common.fasta import Target
+from snakefold.report.target_report import write_target_report
 from tests.report.conftest import UBIQUITIN, VILLIN
 from tests.report.synthetic import write_sequence_outputs
 
@@ -36,7 +37,7 @@ def test_error_in_log_finds_the_command_error_or_the_exception(tmp_path):
 def test_every_record_is_listed_with_its_status(tmp_path):
     results = tmp_path / "results"
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_ptm_seed0",))
-    write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"],
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                         results / "villin", raw["relaxed"])
     log = tmp_path / "predict.log"
     log.write_text("snakefold predict: out of memory on the GPU; lower model.max_length\n")
@@ -73,7 +74,7 @@ def test_every_record_is_listed_with_its_status(tmp_path):
 def test_outputs_of_another_sequence_under_the_same_name_are_not_reported_as_ok(tmp_path):
     results = tmp_path / "results"
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_ptm_seed0",))
-    write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"],
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                         results / "villin", raw["relaxed"])
     rows = summarise_batch([BatchTarget("villin", "f" * 16, 40)], [], results)
     assert rows[0]["status"] == "incomplete"

@@ -14,7 +14,8 @@ from matplotlib.image import imread
 from snakefold.common.errors import SnakefoldError
 from snakefold.report import documents
 from snakefold.report.afdb import plddt_category
-from snakefold.report.target_report import TargetInfo, write_target_report
+from snakefold.common.fasta import Target
+from snakefold.report.target_report import write_target_report
 from tests.report.conftest import MODELS, UBIQUITIN, VILLIN
 from tests.report.synthetic import write_sequence_outputs
 
@@ -135,7 +136,7 @@ def test_figures_are_real_images_of_a_sensible_size(ubiquitin_run, name, size):
 
 
 def test_targets_sharing_a_sequence_get_files_under_their_own_names(tmp_path, ubiquitin_run):
-    other = TargetInfo("ubiquitin_again", "ubiquitin_again", "The same sequence", UBIQUITIN)
+    other = Target("ubiquitin_again", "ubiquitin_again", "The same sequence", UBIQUITIN, "batch.fasta", 1)
     out_dir = tmp_path / "ubiquitin_again"
     document = write_target_report(other, ubiquitin_run["work_dir"], ubiquitin_run["features"], out_dir,
                                    ubiquitin_run["relaxed"])
@@ -151,7 +152,7 @@ def test_models_without_ptm_have_no_pae_and_trained_parameters_no_warning(tmp_pa
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_seed0", "model_2_seed0"),
                                  untrained=False, params_set="alphafold_2022-12-06", relaxed_ranks=())
     out_dir = tmp_path / "villin"
-    document = write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"],
+    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                                    out_dir)
     assert documents.problems("ranking", document) == []
     assert document["metric"] == "plddt" and document["untrained"] is False and document["warning"] is None
@@ -164,7 +165,7 @@ def test_models_without_ptm_have_no_pae_and_trained_parameters_no_warning(tmp_pa
 
 def test_files_of_models_no_longer_predicted_are_removed(tmp_path):
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=MODELS)
-    target = TargetInfo("villin", "villin", "", VILLIN)
+    target = Target("villin", "villin", "", VILLIN, "batch.fasta", 1)
     out_dir = tmp_path / "villin"
     write_target_report(target, raw["work_dir"], raw["features"], out_dir, raw["relaxed"])
     assert (out_dir / "ranked_2.pdb").exists()
@@ -182,12 +183,12 @@ def test_a_malformed_score_file_is_named_with_its_key(tmp_path):
     scores["plddt"] = scores["plddt"][:-1]
     scores_path.write_text(json.dumps(scores))
     with pytest.raises(SnakefoldError, match=r"scores.json: scores.json lacks the key\(s\) num_recycles"):
-        write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"],
+        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                             tmp_path / "out")
     scores["num_recycles"] = 3
     scores_path.write_text(json.dumps(scores))
     with pytest.raises(SnakefoldError, match="'plddt' has 35 values; the sequence has 36 residues"):
-        write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"],
+        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                             tmp_path / "out")
 
 
@@ -204,7 +205,7 @@ def test_timings_read_snakemake_benchmarks_that_name_the_sequence_or_target(tmp_
     (benchmarks / "report" / "villin.tsv").write_text(header + "1.5\t0:00:01\t80\t90\t-\t-\t0\t0\t50\t1.2\n")
     (benchmarks / "report" / "other_target.tsv").write_text(header + "99\t0:01:39\t80\t90\t-\t-\t0\t0\t50\t1\n")
     out_dir = tmp_path / "villin"
-    write_target_report(TargetInfo("villin", "villin", "", VILLIN), raw["work_dir"], raw["features"], out_dir,
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"], out_dir,
                         benchmark_dir=benchmarks)
     timings = _json(out_dir / "timings.json")
     assert documents.problems("timings", timings) == []

@@ -6,10 +6,12 @@ does not exist, say) to CONFIG_PROBLEMS so that all are reported at once by stop
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.target_record import target_record_document
 from snakefold.data.download_targets import only_download_targets
 from snakefold.pipeline.batch import batch_from_config, intake_report
 from snakefold.pipeline.cache import discard_if_invalid
@@ -42,6 +44,13 @@ TARGETS = {target.name: target for target in BATCH.targets}
 #: seq_key -> sequence: every distinct sequence is computed once, whatever number of targets share it.
 SEQUENCES = BATCH.sequences
 INPUT_FILES = sorted({target.path for target in BATCH.targets} | {p.path for p in BATCH.errors if p.line})
+
+# {seq} is a sequence key (snakefold.common.fasta.sequence_key), {target} a target of this batch: neither
+# can be mistaken for the other or for a directory of the work tree.
+wildcard_constraints:
+    seq="[0-9a-f]{16}",
+    target="|".join(re.escape(name) for name in TARGETS) or "(?!)",
+
 
 #: What `snakemake` with no target builds: each stage file adds its per-batch outputs.
 ALL_OUTPUTS = []
@@ -80,6 +89,11 @@ def stop_on_problems():
 def query_fasta_path(seq):
     """The query FASTA of one distinct sequence, keyed by its content so every run shares it."""
     return f"{CACHE}/queries/{seq}.fasta"
+
+
+def target_record_path(target):
+    """The record file of one target: its FASTA ID, description and sequence, for its jobs to read."""
+    return f"{WORK}/targets/{target}.json"
 
 
 def cache_entry(path):

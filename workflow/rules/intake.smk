@@ -1,4 +1,6 @@
-"""Intake: the batch's target table, the rejected records, and one query FASTA per distinct sequence."""
+"""Intake: the batch's target table, the rejected records, one query FASTA per distinct sequence, and one
+record file per target (its ID, description and sequence reach jobs through this file, never as
+command-line words: see snakefold/common/target_record.py)."""
 
 
 rule intake:
@@ -34,6 +36,22 @@ rule query_fasta:
         from snakefold.common.atomic import atomic_write_text
 
         atomic_write_text(output[0], f">{wildcards.seq}\n{params.sequence}\n")
+
+
+rule target_record:
+    output:
+        target_record_path("{target}"),
+    params:
+        record=lambda wildcards: target_record_document(TARGETS[wildcards.target]),
+    log:
+        f"{LOGS}/target_record/{{target}}.log",
+    threads: stage_threads(config, "intake")
+    resources:
+        **stage_resources(config, "intake"),
+    run:
+        from snakefold.common.target_record import write_target_record
+
+        write_target_record(output[0], params.record)
 
 
 ALL_OUTPUTS.extend(rules.intake.output)

@@ -63,7 +63,6 @@ rule predict:
         scores=f"{PREDICTION_DIR}/scores.json",
         outputs=f"{PREDICTION_DIR}/outputs.npz",
     wildcard_constraints:
-        seq="[^/]+",
         preset="|".join(re.escape(preset) for preset in MODEL["presets"]),
         seed=r"\d+",
     params:
@@ -93,8 +92,6 @@ rule rank:
         lambda wildcards: [f"{prediction_dir(wildcards.seq, model)}/scores.json" for model in MODEL_NAMES],
     output:
         f"{WORK}/{{seq}}/ranking.json",
-    wildcard_constraints:
-        seq="[^/]+",
     params:
         metric=MODEL["rank_by"],
     log:

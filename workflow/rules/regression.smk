@@ -69,12 +69,12 @@ rule regression_check:
         best_model=f"{RESULTS}/{{target}}/ranked_0.pdb",
         ranking=f"{RESULTS}/{{target}}/ranking.json",
         reference=lambda wildcards: REGRESSION_TARGETS[wildcards.target].get("reference", []),
+        record=target_record_path("{target}"),
     output:
         f"{REGRESSION_DIR}/targets/{{target}}.json",
     wildcard_constraints:
         target="|".join(re.escape(name) for name in REGRESSION_TARGETS) or "(?!)",
     params:
-        sequence=lambda wildcards: TARGETS[wildcards.target].sequence,
         work_dir=lambda wildcards: f"{WORK}/{TARGETS[wildcards.target].seq_key}",
         optional=_optional_arguments,
         golden_stamp=_golden_stamp,
@@ -85,7 +85,7 @@ rule regression_check:
     resources:
         **stage_resources(config, "regression"),
     shell:
-        "snakefold regression check --target {wildcards.target:q} --sequence {params.sequence:q}"
+        "snakefold regression check --record {input.record:q}"
         " --best-model {input.best_model:q} --work-dir {params.work_dir:q} {params.optional:q}"
         " {params.thresholds} --output {output:q}"
         " > {log:q} 2>&1"
@@ -124,7 +124,8 @@ rule regression:
 
 rule regression_refresh:
     input:
-        [f"{RESULTS}/{name}/ranking.json" for name, entry in REGRESSION_TARGETS.items() if "golden" in entry],
+        rankings=[f"{RESULTS}/{name}/ranking.json" for name, entry in REGRESSION_TARGETS.items() if "golden" in entry],
+        records=[target_record_path(name) for name, entry in REGRESSION_TARGETS.items() if "golden" in entry],
     log:
         f"{LOGS}/regression/refresh.log",
     localrule: True
@@ -135,7 +136,7 @@ rule regression_refresh:
         for name, entry in REGRESSION_TARGETS.items():
             if "golden" not in entry:
                 continue
-            sequence, golden = TARGETS[name].sequence, entry["golden"]
+            record, golden = target_record_path(name), entry["golden"]
             work_dir = f"{WORK}/{TARGETS[name].seq_key}"
-            shell("snakefold regression refresh --target {name:q} --sequence {sequence:q}"
+            shell("snakefold regression refresh --record {record:q}"
                   " --work-dir {work_dir:q} --golden {golden:q} 2>&1 | tee -a {log:q}")

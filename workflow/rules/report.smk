@@ -79,6 +79,7 @@ def _report_inputs(wildcards):
         "predictions": [f"{predictions}/{model}/{name}" for model in MODEL_NAMES
                         for name in ("scores.json", "outputs.npz", "unrelaxed.pdb")],
         "relaxed": relaxed_paths(seq, len(MODEL_NAMES)),
+        "record": target_record_path(wildcards.target),
         "features": features_path(seq),
     }
 
@@ -96,12 +97,7 @@ rule report_target:
         plddt=_figure("plddt", "plddt.rst"),
         coverage=_figure("coverage", "coverage.rst"),
         **({"pae": _figure("pae", "pae.rst")} if PTM_MODELS else {}),
-    wildcard_constraints:
-        target="|".join(re.escape(name) for name in TARGETS) or "(?!)",
     params:
-        record_id=lambda wildcards: TARGETS[wildcards.target].record_id,
-        description=lambda wildcards: TARGETS[wildcards.target].description,
-        sequence=lambda wildcards: TARGETS[wildcards.target].sequence,
         work_dir=lambda wildcards: f"{WORK}/{TARGETS[wildcards.target].seq_key}",
         out_dir=f"{RESULTS}/{{target}}",
         benchmarks=f"{LOGS}/benchmarks",
@@ -112,8 +108,7 @@ rule report_target:
     resources:
         **stage_resources(config, "report", length=sequence_length(TARGET_SEQUENCES, "target")),
     shell:
-        "snakefold report --target {wildcards.target:q} --record-id {params.record_id:q}"
-        " --description {params.description:q} --sequence {params.sequence:q} --work-dir {params.work_dir:q}"
+        "snakefold report --record {input.record:q} --work-dir {params.work_dir:q}"
         " --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
         " --benchmarks {params.benchmarks:q} --dpi {params.dpi} > {log:q} 2>&1"
 
