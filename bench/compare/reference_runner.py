@@ -30,7 +30,6 @@ import time
 
 import jax
 import numpy as np
-
 from alphafold.model import config as af_config
 from alphafold.model import data as af_data
 from alphafold.model import model as af_model

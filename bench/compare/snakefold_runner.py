@@ -35,8 +35,14 @@ sys.path.insert(0, str(REPO))
 
 from snakefold.common.atomic import atomic_save_npz, atomic_write_json  # noqa: E402
 from snakefold.model.inference import CompilationCounter, enable_compilation_cache  # noqa: E402
-from snakefold.model.model import (compile_iteration, flatten_result, initial_prev, jitted_apply,  # noqa: E402
-                                   recycle, recycling_slices)
+from snakefold.model.model import (  # noqa: E402
+    compile_iteration,
+    flatten_result,
+    initial_prev,
+    jitted_apply,
+    recycle,
+    recycling_slices,
+)
 from snakefold.model.params import flat_to_haiku, param_shapes  # noqa: E402
 from snakefold.model.presets import model_config  # noqa: E402
 

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 from snakefold.cli import main as snakefold_main
-from snakefold.data.msa import read_msa
-from snakefold.pipeline.config import schema_defaults
-from snakefold.data.tools import hhblits, jackhmmer, mmseqs
+from snakefold.msa.formats import read_msa
+from snakefold.plan.config import schema_defaults
+from snakefold.tools import hhblits, jackhmmer, mmseqs
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_SEQUENCES = Path(os.environ.get("SNAKEFOLD_SHARED_DATA", REPO.parent / "shared" / "data")) / "sequences.fasta"

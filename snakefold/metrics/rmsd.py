@@ -12,7 +12,7 @@ import numpy as np
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import Protein
-from snakefold.metrics.pairing import ResiduePairs, paired_atoms, pair_residues
+from snakefold.metrics.pairing import ResiduePairs, pair_residues, paired_atoms
 
 
 def _point_trajectory(points: np.ndarray):

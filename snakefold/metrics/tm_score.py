@@ -21,7 +21,7 @@ import numpy as np
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.protein import Protein
-from snakefold.metrics.pairing import ResiduePairs, paired_atoms, pair_residues
+from snakefold.metrics.pairing import ResiduePairs, pair_residues, paired_atoms
 from snakefold.metrics.superposition import search_superpositions
 
 _CA = rc.atom_order["CA"]

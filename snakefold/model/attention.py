@@ -22,8 +22,15 @@ import jax
 import jax.numpy as jnp
 
 from snakefold.model.config import AUTO, AttentionConfig, ChunkSize, GlobalConfig
-from snakefold.model.primitives import (LayerNorm, add_in_chunks, apply_in_chunks, chunk_budget_bytes, chunk_size_for,
-                                       glorot_uniform, mask_bias)
+from snakefold.model.primitives import (
+    LayerNorm,
+    add_in_chunks,
+    apply_in_chunks,
+    chunk_budget_bytes,
+    chunk_size_for,
+    glorot_uniform,
+    mask_bias,
+)
 
 
 def _head_dims(config: AttentionConfig, query_channel: int, memory_channel: int) -> tuple[int, int]:

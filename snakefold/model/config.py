@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 #: A chunk size chosen from the shapes at hand (:func:`snakefold.model.primitives.chunk_size_for`).
 AUTO = "auto"
 

@@ -38,9 +38,8 @@ import numpy as np
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.model.features import process_features
-from snakefold.model.model import compile_iteration, initial_prev, recycle, recycling_slices
+from snakefold.model.model import compile_iteration, initial_prev, outputs_for_real_residues, recycle, recycling_slices
 from snakefold.model.presets import ModelConfig
-from snakefold.model.run_cli import outputs_for_real_residues
 
 #: The arrays of a model run's outputs.npz (the predict-stage contract); those of the predicted-aligned-error
 #: head exist for the _ptm presets only.

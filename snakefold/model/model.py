@@ -34,8 +34,13 @@ import numpy as np
 from snakefold.common import residue_constants
 from snakefold.common.errors import SnakefoldError
 from snakefold.model import confidence
-from snakefold.model.heads import (DistogramHead, ExperimentallyResolvedHead, MaskedMsaHead, PredictedAlignedErrorHead,
-                                   PredictedLDDTHead)
+from snakefold.model.heads import (
+    DistogramHead,
+    ExperimentallyResolvedHead,
+    MaskedMsaHead,
+    PredictedAlignedErrorHead,
+    PredictedLDDTHead,
+)
 from snakefold.model.padding import trim_padding_rows
 from snakefold.model.presets import ModelConfig
 from snakefold.model.structure_module import StructureModule
@@ -280,3 +285,42 @@ def flatten_result(result: Mapping, prefix: str = "") -> dict[str, np.ndarray]:
         else:
             flat[f"{prefix}{key}"] = np.asarray(value)
     return flat
+
+
+#: Output arrays and their residue axes (cut back to the real length); those a preset does not produce
+#: (the trunk-only run's structure and heads, the PAE of non-pTM presets) are left out. The clustered-MSA
+#: representation ('representations/msa', [N_clust, N_res, c_m]) is not written: it is large and read by
+#: no later stage.
+OUTPUT_RESIDUE_AXES: dict[str, tuple[int, ...]] = {
+    "representations/msa_first_row": (0,),
+    "representations/pair": (0, 1),
+    "representations/single": (0,),
+    "representations/structure_module": (0,),
+    "structure_module/final_atom_positions": (0,),
+    "structure_module/final_atom_mask": (0,),
+    "distogram/logits": (0, 1),
+    "distogram/bin_edges": (),
+    "masked_msa/logits": (1,),
+    "experimentally_resolved/logits": (0,),
+    "predicted_lddt/logits": (0,),
+    "plddt": (0,),
+    "ranking_confidence": (),
+    "predicted_aligned_error": (0, 1),
+    "aligned_confidence_probs": (0, 1),
+    "max_predicted_aligned_error": (),
+    "ptm": (),
+}
+
+
+def outputs_for_real_residues(result: Mapping, num_res: int) -> dict[str, np.ndarray]:
+    """The arrays of :data:`OUTPUT_RESIDUE_AXES`, float32, cut to ``num_res`` residues."""
+    flat = flatten_result(result)
+    outputs = {}
+    for key, axes in OUTPUT_RESIDUE_AXES.items():
+        if key not in flat:
+            continue
+        array = flat[key]
+        for axis in axes:
+            array = np.take(array, np.arange(num_res), axis=axis)
+        outputs[key] = array.astype(np.float32)
+    return outputs

@@ -24,8 +24,8 @@ import numpy as np
 
 from snakefold.common.atomic import atomic_save_npz
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.presets import ModelConfig
 from snakefold.model.model import example_batch, forward, initial_prev
+from snakefold.model.presets import ModelConfig
 
 SCOPE_SEPARATOR = "//"
 #: Scope of the trunk's parameters (embeddings, templates, extra-MSA stack, Evoformer).

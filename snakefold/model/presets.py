@@ -19,11 +19,24 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.config import (AttentionConfig, EmbeddingsAndEvoformerConfig, EvoformerBlockConfig,
-                                    FeatureConfig, GlobalConfig, OuterProductMeanConfig, TemplatePairStackConfig,
-                                    TransitionConfig, TriangleMultiplicationConfig)
-from snakefold.model.heads import (DistogramHeadConfig, ExperimentallyResolvedHeadConfig, MaskedMsaHeadConfig,
-                                   PredictedAlignedErrorHeadConfig, PredictedLDDTHeadConfig)
+from snakefold.model.config import (
+    AttentionConfig,
+    EmbeddingsAndEvoformerConfig,
+    EvoformerBlockConfig,
+    FeatureConfig,
+    GlobalConfig,
+    OuterProductMeanConfig,
+    TemplatePairStackConfig,
+    TransitionConfig,
+    TriangleMultiplicationConfig,
+)
+from snakefold.model.heads import (
+    DistogramHeadConfig,
+    ExperimentallyResolvedHeadConfig,
+    MaskedMsaHeadConfig,
+    PredictedAlignedErrorHeadConfig,
+    PredictedLDDTHeadConfig,
+)
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
 from snakefold.model.param_sets import ARCHITECTURES
 from snakefold.model.structure_module import StructureModuleConfig, TorsionAngleResNetConfig

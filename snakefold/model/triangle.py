@@ -17,8 +17,15 @@ import jax.numpy as jnp
 
 from snakefold.model.attention import Attention, attention_chunk_sizes
 from snakefold.model.config import AttentionConfig, GlobalConfig, TriangleMultiplicationConfig
-from snakefold.model.primitives import (LayerNorm, Linear, add_in_chunks, apply_in_chunks, chunk_size_for, final_initializer,
-                                       mask_bias)
+from snakefold.model.primitives import (
+    LayerNorm,
+    Linear,
+    add_in_chunks,
+    apply_in_chunks,
+    chunk_size_for,
+    final_initializer,
+    mask_bias,
+)
 
 
 class TriangleMultiplication(hk.Module):

@@ -24,8 +24,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
 from snakefold.common.mmcif_writer import GlobalScore, ModelRecord
 from snakefold.report import afdb, plots
-from snakefold.report.predictions import (ModelPrediction, load_model, load_msa, load_sequence_ranking,
-                                          relaxed_rank)
+from snakefold.report.predictions import ModelPrediction, load_model, load_msa, load_sequence_ranking, relaxed_rank
 from snakefold.report.structures import write_ranked_model
 from snakefold.report.timings import collect_timings
 

@@ -1,4 +1,4 @@
-"""A two-stage workflow sized by snakefold.pipeline.resources, for the cluster tests.
+"""A two-stage workflow sized by snakefold.plan.resources, for the cluster tests.
 
 Each job writes, as JSON, what it was given: the Slurm job, partition and GPUs it ran with, its resources
 and when it ran. 'predict' jobs are grouped as the real predict rule is (small sequences share a group);
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from snakefold.common.atomic import atomic_write_json
-from snakefold.pipeline.config import SCHEMA_DIR, validate_config
-from snakefold.pipeline.resources import sequence_length, stage_group, stage_resources, stage_threads
+from snakefold.plan.config import SCHEMA_DIR, validate_config
+from snakefold.plan.resources import sequence_length, stage_group, stage_resources, stage_threads
 
 config["resources"] = validate_config(config.get("resources", {}), SCHEMA_DIR / "resources.schema.yaml")
 SEQUENCES = config["sequences"]

@@ -8,7 +8,12 @@ from pathlib import Path
 import yaml
 
 from tests.cluster.interrupt import (
-    job_records, kill_run, start_snakemake, started_outputs, unchanged_records, wait_for_started_output,
+    job_records,
+    kill_run,
+    start_snakemake,
+    started_outputs,
+    unchanged_records,
+    wait_for_started_output,
 )
 from tests.conftest import REPO_ROOT
 from tests.workflow.conftest import run_snakemake

@@ -11,10 +11,20 @@ import pytest
 import yaml
 
 from tests.cluster.conftest import (
-    cluster_resources, jobs_of_run, run_on_slurm, slurm_options, slurm_run_id, start_cluster,
+    cluster_resources,
+    jobs_of_run,
+    run_on_slurm,
+    slurm_options,
+    slurm_run_id,
+    start_cluster,
 )
 from tests.cluster.interrupt import (
-    job_records, kill_run, start_snakemake, started_outputs, unchanged_records, wait_for_started_output,
+    job_records,
+    kill_run,
+    start_snakemake,
+    started_outputs,
+    unchanged_records,
+    wait_for_started_output,
 )
 from tests.cluster.slurm import CPU_PARTITION, GPU_PARTITION
 from tests.workflow.conftest import run_snakemake, write_config

@@ -26,15 +26,32 @@ from pathlib import Path
 import pytest
 
 from snakefold.common.fasta import sequence_key
-from snakefold.data.msa import read_msa
+from snakefold.msa.formats import read_msa
 from snakefold.report.summary import read_summary
 from tests.cluster.conftest import cluster_resources, jobs_of_run, run_on_slurm, slurm_options, slurm_run_id
 from tests.cluster.interrupt import (
-    job_records, kill_run, start_snakemake, started_outputs, unchanged_records, wait_for_started_output,
+    job_records,
+    kill_run,
+    start_snakemake,
+    started_outputs,
+    unchanged_records,
+    wait_for_started_output,
 )
 from tests.cluster.pipeline import (
-    DEMO_BATCH, MODEL_NAME, PROTEIN_G, UBIQUITIN, VILLIN, local_command, make_tiny_pipeline, pdb_atoms,
-    pipeline_config, processes_in, ranked_outputs, run_locally, villin_homologs, write_batch,
+    DEMO_BATCH,
+    MODEL_NAME,
+    PROTEIN_G,
+    UBIQUITIN,
+    VILLIN,
+    local_command,
+    make_tiny_pipeline,
+    pdb_atoms,
+    pipeline_config,
+    processes_in,
+    ranked_outputs,
+    run_locally,
+    villin_homologs,
+    write_batch,
 )
 from tests.data.conftest import write_families
 from tests.workflow.conftest import job_counts, run_snakemake, write_config

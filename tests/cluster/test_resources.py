@@ -1,4 +1,4 @@
-"""snakefold.pipeline.resources: per-stage requests from the config's resources section, and their use in a real
+"""snakefold.plan.resources: per-stage requests from the config's resources section, and their use in a real
 Snakemake run (locally here; on Slurm in test_local_slurm.py)."""
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ import pytest
 import yaml
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.pipeline.config import SCHEMA_DIR, validate_config
-from snakefold.pipeline.resources import (
-    SMALL_PREDICTION_GROUP, STAGES, gpu_request, scaled_request, sequence_length, stage_group, stage_partition,
-    stage_resources, stage_threads,
+from snakefold.plan.config import SCHEMA_DIR, validate_config
+from snakefold.plan.resources import (
+    SMALL_PREDICTION_GROUP,
+    STAGES,
+    gpu_request,
+    scaled_request,
+    sequence_length,
+    stage_group,
+    stage_partition,
+    stage_resources,
+    stage_threads,
 )
 from tests.workflow.conftest import run_snakemake
 

@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from snakefold.common.atomic import (atomic_copy, atomic_dir, atomic_save_npz, atomic_write, atomic_write_json,
-                                     atomic_write_text)
+from snakefold.common.atomic import (
+    atomic_copy,
+    atomic_dir,
+    atomic_save_npz,
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+)
 
 
 def test_write_replaces_only_on_success(tmp_path):

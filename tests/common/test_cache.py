@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snakefold.pipeline.cache import content_key, discard_if_invalid, invalid_reason, manifest_path, seal
+from snakefold.plan.cache import content_key, discard_if_invalid, invalid_reason, manifest_path, seal
 
 
 def test_key_is_stable_and_sensitive():

@@ -12,8 +12,7 @@ from Bio.PDB import PDBParser
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.protein import (Protein, from_pdb_string, from_structure_file, peptide_bond_mask,
-                                      to_pdb)
+from snakefold.common.protein import Protein, from_pdb_string, from_structure_file, peptide_bond_mask, to_pdb
 
 # Residue counts that differ from PROVENANCE.md's 'observed' on purpose: 1EJG lists both residue types of
 # its two microheterogeneous positions (we keep the first), 1HRC counts its N-terminal acetyl cap and

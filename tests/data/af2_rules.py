@@ -1,7 +1,7 @@
 """AlphaFold2's MSA reading rules written out plainly, character by character, for expected values.
 
 This is deliberately the slow, literal reading of the rules (AlphaFold2 supplement 1.2.2 and its data
-pipeline's behaviour), independent of snakefold.data.msa, which is vectorised:
+pipeline's behaviour), independent of snakefold.msa.formats, which is vectorised:
 
 * a3m: every header line starts a record whose description is the line after '>'; sequence lines are
   concatenated; a lower-case letter is an insertion (counted into the next aligned column's deletion), any

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from snakefold.cli import main as snakefold_main
+from snakefold.cli.build_db import read_fasta_records
 from snakefold.common.errors import SnakefoldError
-from snakefold.data import databases
-from snakefold.data.build_db import read_fasta_records
-from snakefold.data.tools import ffindex, mmseqs
-from snakefold.pipeline.config import SCHEMA_DIR
+from snakefold.install import databases
+from snakefold.plan.config import SCHEMA_DIR
+from snakefold.tools import ffindex, mmseqs
 
 
 def test_every_built_format_has_its_layout_and_a_record(tiny_databases):

@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.features import (RAW_FEATURES, check_raw_features, decode, empty_template_features,
-                                     load_features, save_features, sequence_features)
-from snakefold.data.msa import parse_a3m
-from snakefold.data.msa_features import make_msa_features
+from snakefold.features.raw import (
+    RAW_FEATURES,
+    check_raw_features,
+    decode,
+    empty_template_features,
+    load_features,
+    save_features,
+    sequence_features,
+)
+from snakefold.msa.features import make_msa_features
+from snakefold.msa.formats import parse_a3m
 
 
 def raw_features(sequence="MKVXA", a3m=">q\nMKVXA\n>h\nMkKV-A\n"):

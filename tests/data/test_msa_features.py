@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.msa import parse_a3m, parse_stockholm, read_msa
-from snakefold.data.msa_features import make_msa_features
-from snakefold.data.species import species_id
+from snakefold.msa.features import make_msa_features
+from snakefold.msa.formats import parse_a3m, parse_stockholm, read_msa
+from snakefold.msa.species import species_id
 from tests.data import af2_rules
 
 

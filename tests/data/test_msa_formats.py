@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.msa import (parse_a3m, parse_stockholm, query_of_msa_file, read_msa, stockholm_to_a3m,
-                                truncate_stockholm)
+from snakefold.msa.formats import (
+    parse_a3m,
+    parse_stockholm,
+    query_of_msa_file,
+    read_msa,
+    stockholm_to_a3m,
+    truncate_stockholm,
+)
 from tests.data import af2_rules
 
 

@@ -7,11 +7,11 @@ import json
 import os
 
 from snakefold.cli import main as snakefold_main
-from snakefold.data.msa import read_msa
-from snakefold.data.msa_plan import msa_plan
-from snakefold.pipeline.config import validate_config
-from snakefold.data.tools import jackhmmer
-from snakefold.pipeline.cache import content_key, invalid_reason
+from snakefold.msa.formats import read_msa
+from snakefold.plan.cache import content_key, invalid_reason
+from snakefold.plan.config import validate_config
+from snakefold.plan.msa import msa_plan
+from snakefold.tools import jackhmmer
 from tests.data.conftest import query_fasta
 
 

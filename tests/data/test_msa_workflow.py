@@ -10,9 +10,9 @@ import shutil
 
 import pytest
 
-from snakefold.data.features import check_raw_features, load_features
-from snakefold.data.msa import read_msa
-from snakefold.pipeline.cache import manifest_path
+from snakefold.features.raw import check_raw_features, load_features
+from snakefold.msa.formats import read_msa
+from snakefold.plan.cache import manifest_path
 from tests.data.conftest import PROTEIN_G, UBIQUITIN
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.msa import read_msa
-from snakefold.data.tools import hhblits, hmmer, jackhmmer, mmseqs
-from snakefold.data.tools.base import flag_arguments
-from snakefold.pipeline.config import schema_defaults
+from snakefold.msa.formats import read_msa
+from snakefold.plan.config import schema_defaults
+from snakefold.tools import hhblits, hmmer, jackhmmer, mmseqs
+from snakefold.tools.base import flag_arguments
 from tests.data.conftest import query_fasta
 
 ALPHAFOLD_JACKHMMER = {"N": 1, "E": 0.0001, "incE": 0.0001, "F1": 0.0005, "F2": 0.00005, "F3": 0.0000005}

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.fetch import fetch, proxy_for
+from snakefold.install.fetch import fetch, proxy_for
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 FAST = dict(retry_wait=0.0, timeout=10.0, progress_interval=0.0)

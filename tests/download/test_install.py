@@ -9,10 +9,9 @@ import json
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.check_install import check_params
-from snakefold.data.install import DAMAGED, INSTALLED, MISSING, UNVERIFIED, check_item, install_item, record_path
-from snakefold.data.manifest import Source, load_manifest
-
+from snakefold.install.check import param_file_problems
+from snakefold.install.item import DAMAGED, INSTALLED, MISSING, UNVERIFIED, check_item, install_item, record_path
+from snakefold.install.manifest import Source, load_manifest
 from tests.download.conftest import params_members, tar_bytes
 
 FAST = dict(retry_wait=0.0, timeout=10.0, progress_interval=0.0)
@@ -106,20 +105,20 @@ def test_check_item_tells_installed_missing_damaged_and_unverified(params_set, t
 def test_check_params_finds_missing_truncated_and_unreadable_files(params_set, tmp_path):
     directory = tmp_path / SET
     presets = ["model_1", "model_1_ptm", "model_5_ptm"]
-    assert check_params(directory, presets) == [
+    assert param_file_problems(directory, presets) == [
         f"the parameter directory {directory} does not exist; run `snakemake download --configfile <your config>` "
         f"to install it"]
     install_item(params_set, directory, **FAST)
-    assert check_params(directory, presets, deep=True) == []
+    assert param_file_problems(directory, presets, deep=True) == []
 
     (directory / "params_model_1.npz").unlink()
     truncated = directory / "params_model_1_ptm.npz"
     truncated.write_bytes(truncated.read_bytes()[:100])
-    problems = check_params(directory, presets)
+    problems = param_file_problems(directory, presets)
     assert len(problems) == 2
     assert "params_model_1.npz (model preset 'model_1') is missing" in problems[0]
     assert "params_model_1_ptm.npz (model preset 'model_1_ptm') has 100 bytes" in problems[1]
 
     record_path(directory, SET).unlink()  # installed by hand: only the archive's structure can be checked
-    problems = check_params(directory, ["model_1_ptm", "model_5_ptm"])
+    problems = param_file_problems(directory, ["model_1_ptm", "model_5_ptm"])
     assert len(problems) == 1 and "is not a readable .npz archive" in problems[0]

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.manifest import Source, load_manifest, source_url
+from snakefold.install.manifest import Source, load_manifest, source_url
 
 
 def test_the_repository_manifest_lists_the_published_parameter_set():

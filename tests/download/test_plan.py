@@ -8,11 +8,11 @@ import shutil
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.download import download_plan, params_plan
-from snakefold.data.install import INSTALLED, check_item, install_item, record_path
-from snakefold.data.manifest import database_item
+from snakefold.install.item import INSTALLED, check_item, install_item, record_path
+from snakefold.install.manifest import database_item
 from snakefold.model.param_sets import random_params_record, write_random_params_record
-from snakefold.pipeline.config import validate_config
+from snakefold.plan.config import validate_config
+from snakefold.plan.downloads import download_plan, params_plan
 
 FAST = dict(retry_wait=0.0, timeout=10.0, progress_interval=0.0)
 

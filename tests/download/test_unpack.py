@@ -9,8 +9,7 @@ import tarfile
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.unpack import flatten_mmcif_tree, unpack
-
+from snakefold.install.unpack import flatten_mmcif_tree, unpack
 from tests.download.conftest import tar_bytes
 
 

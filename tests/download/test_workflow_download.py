@@ -10,9 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from snakefold.data.download_targets import only_download_targets
-from snakefold.data.manifest import DEFAULT_MANIFEST, load_manifest
-
+from snakefold.install.manifest import DEFAULT_MANIFEST, load_manifest
+from snakefold.plan.download_targets import only_download_targets
 from tests.download.conftest import params_members, tar_bytes
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 

@@ -12,10 +12,22 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from snakefold.model.attention import (Attention, MSAColumnAttention, MSAColumnGlobalAttention,
-                                       MSARowAttentionWithPairBias, attention_chunk_sizes)
-from snakefold.model.config import (AUTO, AttentionConfig, GlobalConfig, OuterProductMeanConfig, TemplateConfig,
-                                    TransitionConfig, TriangleMultiplicationConfig)
+from snakefold.model.attention import (
+    Attention,
+    MSAColumnAttention,
+    MSAColumnGlobalAttention,
+    MSARowAttentionWithPairBias,
+    attention_chunk_sizes,
+)
+from snakefold.model.config import (
+    AUTO,
+    AttentionConfig,
+    GlobalConfig,
+    OuterProductMeanConfig,
+    TemplateConfig,
+    TransitionConfig,
+    TriangleMultiplicationConfig,
+)
 from snakefold.model.outer_product_mean import OuterProductMean
 from snakefold.model.presets import small_config
 from snakefold.model.primitives import apply_in_chunks, chunk_size_for

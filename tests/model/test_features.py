@@ -11,8 +11,14 @@ import pytest
 from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
 from snakefold.model.config import FeatureConfig, MaskedMsaConfig
-from snakefold.model.features import (PROCESSED_FEATURES, PROCESSED_TEMPLATE_FEATURES, assign_to_clusters,
-                                      bucket_length, mask_msa, process_features)
+from snakefold.model.features import (
+    PROCESSED_FEATURES,
+    PROCESSED_TEMPLATE_FEATURES,
+    assign_to_clusters,
+    bucket_length,
+    mask_msa,
+    process_features,
+)
 from snakefold.model.presets import model_config
 from tests.model.synthetic import synthetic_raw_features
 

@@ -10,10 +10,18 @@ import numpy as np
 import pytest
 
 from snakefold.cli import main as snakefold_main
-from snakefold.model import run_cli
+from snakefold.cli import model_run as run_cli
 from snakefold.model.features import process_features
-from snakefold.model.model import (flatten_result, initial_prev, input_feature_names, jitted_apply,
-                                   recycling_slices, run_model)
+from snakefold.model.model import (
+    OUTPUT_RESIDUE_AXES,
+    flatten_result,
+    initial_prev,
+    input_feature_names,
+    jitted_apply,
+    outputs_for_real_residues,
+    recycling_slices,
+    run_model,
+)
 from snakefold.model.params import flat_to_haiku, save_params
 from snakefold.model.presets import small_config
 from tests.model.synthetic import synthetic_raw_features
@@ -47,7 +55,7 @@ def padded_and_unpadded(small):
 
 def test_padding_changes_nothing_for_real_residues(padded_and_unpadded):
     unpadded, padded, _ = padded_and_unpadded
-    residue_axes = {key: axes for key, axes in run_cli.OUTPUT_RESIDUE_AXES.items() if key in unpadded}
+    residue_axes = {key: axes for key, axes in OUTPUT_RESIDUE_AXES.items() if key in unpadded}
     assert "structure_module/final_atom_positions" in residue_axes and "predicted_aligned_error" in residue_axes
     for key, axes in residue_axes.items():
         if key in ("ptm", "ranking_confidence", "max_predicted_aligned_error", "distogram/bin_edges"):
@@ -105,7 +113,7 @@ def test_output_crop_uses_each_array_s_residue_axes():
         "masked_msa": {"logits": np.ones((padded, padded, 23))},
         "ptm": np.float32(0.5),
     }
-    outputs = run_cli.outputs_for_real_residues(result, num_res)
+    outputs = outputs_for_real_residues(result, num_res)
     assert outputs["representations/pair"].shape == (3, 3, 4)  # the channel axis is not a residue axis
     assert outputs["masked_msa/logits"].shape == (4, 3, 23)  # nor the MSA-row axis
     assert outputs["ptm"].shape == ()

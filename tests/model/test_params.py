@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.params import (check_params, flat_to_haiku, haiku_to_flat, init_params, load_params,
-                                    param_shapes, save_params)
+from snakefold.model.params import (
+    check_params,
+    flat_to_haiku,
+    haiku_to_flat,
+    init_params,
+    load_params,
+    param_shapes,
+    save_params,
+)
 from snakefold.model.presets import MONOMER_PRESETS, model_config, small_config
 from tests.model.test_parity_fixture import load_fixture
 

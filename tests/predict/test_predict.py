@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from snakefold.cli import main as snakefold_main
+from snakefold.cli.predict import load_raw_features
 from snakefold.common.protein import from_pdb_string
 from snakefold.model.features import process_features
 from snakefold.model.inference import OUTPUT_KEYS, predict
 from snakefold.model.model import ca_distance_change, flatten_result, run_model
 from snakefold.model.param_sets import params_path
 from snakefold.model.params import load_params
-from snakefold.model.predict_cli import load_raw_features
 from snakefold.model.presets import small_config
 from snakefold.report.predictions import load_model
 from tests.predict.conftest import write_raw_features

@@ -19,8 +19,8 @@ from snakefold.common import residue_constants as rc
 from snakefold.common import stereochemistry as stereo
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import Protein, from_structure_file, to_pdb
+from snakefold.plan.config import schema_defaults, validate_config
 from snakefold.relax.platforms import choose_platform
-from snakefold.pipeline.config import schema_defaults, validate_config
 from snakefold.relax.relax import RelaxSettings, relax_protein
 from snakefold.relax.violations import find_violations
 

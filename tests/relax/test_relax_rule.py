@@ -19,8 +19,8 @@ from tests.conftest import REPO_ROOT
 from tests.workflow.conftest import job_counts, run_snakemake
 
 _SNAKEFILE = """
-from snakefold.pipeline.config import validate_config
-from snakefold.pipeline.resources import sequence_length, stage_resources, stage_threads
+from snakefold.plan.config import validate_config
+from snakefold.plan.resources import sequence_length, stage_resources, stage_threads
 
 SEQUENCE_NAMES = config.pop("sequences")
 validate_config(config)

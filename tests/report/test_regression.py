@@ -11,8 +11,8 @@ import pytest
 
 from snakefold.cli import main
 from snakefold.common.fasta import Target
-from snakefold.common.target_record import target_record_document, write_target_record
 from snakefold.common.protein import Protein, from_structure_file, to_pdb
+from snakefold.common.target_record import target_record_document, write_target_record
 from snakefold.report import documents
 from tests.report.conftest import UBIQUITIN
 from tests.report.synthetic import write_sequence_outputs

@@ -8,9 +8,18 @@ import sys
 import textwrap
 from pathlib import Path
 
-from snakefold.report.summary import (COLUMNS, BatchTarget, JobFailure, RejectedRecord, error_in_log,
-                                      job_failure, read_summary, summarise_batch, write_summary)
 from snakefold.common.fasta import Target
+from snakefold.report.summary import (
+    COLUMNS,
+    BatchTarget,
+    JobFailure,
+    RejectedRecord,
+    error_in_log,
+    job_failure,
+    read_summary,
+    summarise_batch,
+    write_summary,
+)
 from snakefold.report.target_report import write_target_report
 from tests.report.conftest import UBIQUITIN, VILLIN
 from tests.report.synthetic import write_sequence_outputs

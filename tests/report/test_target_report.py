@@ -12,9 +12,9 @@ from Bio.PDB.MMCIF2Dict import MMCIF2Dict
 from matplotlib.image import imread
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.fasta import Target
 from snakefold.report import documents
 from snakefold.report.afdb import plddt_category
-from snakefold.common.fasta import Target
 from snakefold.report.target_report import write_target_report
 from tests.report.conftest import MODELS, UBIQUITIN, VILLIN
 from tests.report.synthetic import write_sequence_outputs

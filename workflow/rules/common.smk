@@ -12,11 +12,11 @@ from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.target_record import target_record_document
-from snakefold.data.download_targets import only_download_targets
-from snakefold.pipeline.batch import batch_from_config, intake_report
-from snakefold.pipeline.cache import discard_if_invalid
-from snakefold.pipeline.config import validate_config
-from snakefold.pipeline.resources import sequence_length, stage_group, stage_resources, stage_threads
+from snakefold.plan.download_targets import only_download_targets
+from snakefold.plan.batch import batch_from_config, intake_report
+from snakefold.plan.cache import discard_if_invalid
+from snakefold.plan.config import validate_config
+from snakefold.plan.resources import sequence_length, stage_group, stage_resources, stage_threads
 
 
 # Rules call `snakefold <command>`: put the environment running this snakemake first on PATH, so jobs find it

@@ -3,7 +3,7 @@
     snakemake download --configfile my.yaml --cores 2 --resources downloads=2
 
 What is needed: the parameter set holding the model presets, and the catalog databases that the MSA
-searches of databases.preset and the template search read (snakefold/data/download.py, download_plan).
+searches of databases.preset and the template search read (snakefold/plan/downloads.py, download_plan).
 One job per item, each holding one unit of the `downloads` resource: `--resources downloads=N` runs at
 most N downloads at a time. An item already installed and intact is not downloaded again (its job only
 checks it); an interrupted download continues where it stopped. The jobs run where snakemake runs
@@ -15,7 +15,7 @@ on its own problems.
 
 import functools
 
-from snakefold.data.download import command_options, download_plan
+from snakefold.plan.downloads import command_options, download_plan
 
 
 @functools.cache

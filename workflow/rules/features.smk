@@ -1,7 +1,7 @@
 """Raw features: AlphaFold2's feature dict of each distinct sequence (sequence + MSA + template features).
 
 One content-keyed cache entry per distinct sequence, {CACHE}/features/<key>.npz (strings as byte arrays,
-loaded with allow_pickle=False; snakefold/data/features.py), whose key is made of the sequence, the keys of
+loaded with allow_pickle=False; snakefold/features/raw.py), whose key is made of the sequence, the keys of
 its MSAs in merge order, its template features entry and FEATURES_FORMAT: a second batch sharing a
 sequence, its databases and options finds its features done and runs no job.
 

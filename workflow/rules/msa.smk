@@ -1,6 +1,6 @@
 """MSA search: one job per distinct sequence and search, each result a sealed content-keyed cache entry.
 
-The searches come from databases.preset and msa.mode (snakefold/data/msa_plan.py); each gets a rule
+The searches come from databases.preset and msa.mode (snakefold/plan/msa.py); each gets a rule
 msa_<search> writing {CACHE}/msa/<search>/<key>.<sto|a3m>, where the key is made, when the DAG is built,
 of the sequence, the tool and its version, the databases' fingerprints and the options that change the
 result. A result already in the cache is a finished output (no job); a changed sequence, tool, database or
@@ -19,10 +19,10 @@ Functions for the other rule files:
 import json
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.msa import query_of_msa_file
-from snakefold.data.msa_plan import database_problems, msa_plan, precomputed_msa_file
-from snakefold.data.tools.base import tool_version
-from snakefold.pipeline.cache import content_key, file_sha256
+from snakefold.msa.formats import query_of_msa_file
+from snakefold.plan.msa import database_problems, msa_plan, precomputed_msa_file
+from snakefold.tools.base import tool_version
+from snakefold.plan.cache import content_key, file_sha256
 
 MSA_PLAN = msa_plan(config)
 CONFIG_PROBLEMS.extend(MSA_PLAN.problems)

@@ -5,7 +5,7 @@
     rank      one job per sequence (snakefold rank): {WORK}/{seq}/ranking.json, best first by model.rank_by
 
 Model runs: every preset of model.presets with the seeds random_seed .. random_seed + num_seeds - 1
-(snakefold/model/settings.py). The model section's own problems go to CONFIG_PROBLEMS. The parameter
+(snakefold/plan/model.py). The model section's own problems go to CONFIG_PROBLEMS. The parameter
 files are checked when the DAG first needs a prediction, still before any job runs: the file of every
 preset must be present and intact in model.params_dir (null: where `snakemake download` installs them),
 else the run stops listing every problem with its config key. A run that predicts nothing (intake, MSAs,
@@ -25,7 +25,7 @@ import functools
 import re
 
 from snakefold.model.param_sets import configured_params_dir, params_path
-from snakefold.model.settings import config_problems, model_runs, params_problems
+from snakefold.plan.model import config_problems, model_runs, params_problems
 
 MODEL = config["model"]
 MODEL_NAMES = [run.name for run in model_runs(MODEL)]

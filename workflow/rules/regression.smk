@@ -13,7 +13,7 @@ A golden directory is not a job input (it may not exist yet, and then regression
 it); a parameter holding its files' checksums makes a refreshed or changed golden directory re-run the check.
 """
 
-from snakefold.pipeline.cache import content_key, file_sha256
+from snakefold.plan.cache import content_key, file_sha256
 from snakefold.report.checks import THRESHOLD_KEYS
 
 REGRESSION = config["regression"]

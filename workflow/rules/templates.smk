@@ -15,9 +15,9 @@ the DAG is built, and only when templates are enabled.
 
 import json
 
-from snakefold.data.template_search import (template_cache_parts, template_database_problems,
+from snakefold.templates.search import (template_cache_parts, template_database_problems,
                                             template_search_identity, template_settings)
-from snakefold.pipeline.cache import content_key
+from snakefold.plan.cache import content_key
 
 TEMPLATES = config["templates"]
 #: template cache key -> (seq_key, query MSA path or None, the key's parts as JSON) of every distinct sequence.

@@ -11,8 +11,8 @@ import pytest
 from Bio.Data.PDBData import protein_letters_3to1_extended
 from Bio.PDB import MMCIFParser, PDBParser
 
-from snakefold.data.template_db import build_template_database
-from snakefold.data.templates import TemplateFilters
+from snakefold.templates.database import build_template_database
+from snakefold.templates.featurise import TemplateFilters
 
 #: PDB and mmCIF files of several folds; 4ZEY and 1A8O hold selenomethionine, 3O5R alternative locations,
 #: 1EJG microheterogeneity, 4HHB four chains (two distinct sequences).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.hhr import parse_hhr, read_hhr
+from snakefold.templates.hhr import parse_hhr, read_hhr
 
 PDB70_HITS = "msas/openfold/query_unknown73/pdb70_hits.hhr"
 HHBLITS_HITS = "msas/hhsuite/query.hhr"

@@ -9,7 +9,7 @@ import pytest
 
 from snakefold.common import residue_constants
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.mmcif import pdb_to_mmcif, read_mmcif, write_mmcif_dict
+from snakefold.templates.mmcif import pdb_to_mmcif, read_mmcif, write_mmcif_dict
 from tests.data.templates.conftest import observed_ca
 
 CA, SD, CB = (residue_constants.atom_order[name] for name in ("CA", "SD", "CB"))

@@ -19,14 +19,14 @@ import pytest
 from snakefold.cli import main
 from snakefold.common import residue_constants
 from snakefold.common.errors import SnakefoldError
-from snakefold.data.databases import check_database
-from snakefold.data.hhr import parse_hhr
-from snakefold.data.mmcif import read_mmcif
-from snakefold.data.template_db import build_template_database
-from snakefold.data.template_search import TemplateSettings, search_templates
-from snakefold.data.templates import TemplateFeaturizer
-from snakefold.data.tools import ffindex
-from snakefold.pipeline.cache import invalid_reason
+from snakefold.install.databases import check_database
+from snakefold.plan.cache import invalid_reason
+from snakefold.templates.database import build_template_database
+from snakefold.templates.featurise import TemplateFeaturizer
+from snakefold.templates.hhr import parse_hhr
+from snakefold.templates.mmcif import read_mmcif
+from snakefold.templates.search import TemplateSettings, search_templates
+from snakefold.tools import ffindex
 from tests.data.templates.conftest import default_filters, observed_ca
 
 CA = residue_constants.atom_order["CA"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from snakefold.common import residue_constants
-from snakefold.data.hhr import TemplateHit
-from snakefold.data.mmcif import read_mmcif
-from snakefold.data.templates import TemplateFeaturizer, parse_obsolete, query_to_hit_mapping
+from snakefold.templates.featurise import TemplateFeaturizer, parse_obsolete, query_to_hit_mapping
+from snakefold.templates.hhr import TemplateHit
+from snakefold.templates.mmcif import read_mmcif
 from tests.data.templates.conftest import default_filters
 
 CA = residue_constants.atom_order["CA"]

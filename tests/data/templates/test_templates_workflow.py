@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snakefold.pipeline.cache import invalid_reason
+from snakefold.plan.cache import invalid_reason
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
 UBIQUITIN_MUTANT = "MQIFVKTLTGRTVTLEVEPSDTIENVKAKIQDREGIPPDQQRLIFAGKQIEDARTLSDYNIQKESTLHLVLRLRGG"

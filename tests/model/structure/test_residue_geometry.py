@@ -10,8 +10,12 @@ import pytest
 
 from snakefold.common import residue_constants as rc
 from snakefold.common import residue_geometry as geometry
-from snakefold.model.all_atom import (atom14_to_atom37, atom37_to_torsion_angles, frames_to_atom14_positions,
-                                      torsion_angles_to_frames)
+from snakefold.model.all_atom import (
+    atom14_to_atom37,
+    atom37_to_torsion_angles,
+    frames_to_atom14_positions,
+    torsion_angles_to_frames,
+)
 from snakefold.model.rigid import Rigid
 
 RESIDUES = [rc.restype_1to3[letter] for letter in rc.restypes]

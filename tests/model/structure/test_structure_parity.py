@@ -19,12 +19,16 @@ import pytest
 
 from snakefold.common.residue_geometry import atom14_atom37_maps
 from snakefold.model.config import GlobalConfig
-from snakefold.model.heads import (DistogramHead, ExperimentallyResolvedHead, MaskedMsaHead, PredictedAlignedErrorHead,
-                                   PredictedLDDTHead)
+from snakefold.model.heads import (
+    DistogramHead,
+    ExperimentallyResolvedHead,
+    MaskedMsaHead,
+    PredictedAlignedErrorHead,
+    PredictedLDDTHead,
+)
 from snakefold.model.structure_module import StructureModule, StructureModuleConfig
 
-from .parity import (SMALL_FIXTURE, differences, haiku_params, load_fixture, run_snakefold,
-                     structure_module_config)
+from .parity import SMALL_FIXTURE, differences, haiku_params, load_fixture, run_snakefold, structure_module_config
 
 #: Limits for the small fixture (float32 rounding is about 1e-5 here; a wrong formula is off by far more).
 TOLERANCES = {

@@ -1,0 +1,89 @@
+"""``snakefold relax``: relax one model with OpenMM and write the relaxed PDB and its metrics JSON.
+
+The model is either given directly (``snakefold relax unrelaxed.pdb ...``) or picked from a ranking
+(``--ranking ranking.json --rank I --predictions DIR``: the I-th model of ``order``, counted from 0, read
+from ``DIR/<model>/unrelaxed.pdb``), as the workflow's relax rule does. Settings default to the ``relax``
+section of the config schema (workflow/schemas/relax.schema.yaml). A relaxation that fails on every
+attempt exits with status 1 and a message naming the model; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from snakefold.common.atomic import atomic_write_json, atomic_write_text
+from snakefold.common.errors import SnakefoldError
+from snakefold.common.protein import from_structure_file, to_pdb
+from snakefold.plan.config import schema_defaults
+from snakefold.relax.platforms import PLATFORM_PREFERENCE
+from snakefold.relax.relax import RelaxSettings, relax_protein
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", nargs="?", type=Path, help="unrelaxed model (PDB or mmCIF); or use --ranking")
+    parser.add_argument("--ranking", type=Path, help="ranking.json whose 'order' lists model names, best first")
+    parser.add_argument("--rank", type=int, help="which ranked model to relax, counted from 0 (with --ranking)")
+    parser.add_argument("--predictions", type=Path,
+                        help="directory holding <model>/unrelaxed.pdb for each model in the ranking")
+    parser.add_argument("--output", type=Path, required=True, help="relaxed structure (PDB) to write")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to write")
+    parser.add_argument("--platform", choices=("auto", *PLATFORM_PREFERENCE), help="OpenMM platform (config default)")
+    parser.add_argument("--stiffness", type=float, help="restraint spring constant, kcal/mol/A^2")
+    parser.add_argument("--tolerance", type=float, help="minimiser tolerance, kcal/mol/nm")
+    parser.add_argument("--max-iterations", type=int, help="L-BFGS iterations per round, 0 = no cap")
+    parser.add_argument("--max-outer-iterations", type=int, help="rounds after the first that release violations")
+    parser.add_argument("--max-attempts", type=int, help="minimisation attempts per round")
+    parser.add_argument("--threads", type=int, help="CPU platform threads (default: OpenMM decides)")
+
+
+def _ranked_model(ranking: Path, rank: int, predictions: Path) -> tuple[str, Path]:
+    try:
+        order = json.loads(ranking.read_text())["order"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SnakefoldError(f"{ranking}: cannot read the model order ({error}); expected JSON with an 'order' list")
+    if not 0 <= rank < len(order):
+        raise SnakefoldError(f"{ranking}: rank {rank} requested, but the ranking has {len(order)} model(s)")
+    return str(order[rank]), predictions / str(order[rank]) / "unrelaxed.pdb"
+
+
+def _settings(args: argparse.Namespace) -> RelaxSettings:
+    section = schema_defaults("relax")
+    for key in ("platform", "stiffness", "tolerance", "max_iterations", "max_outer_iterations", "max_attempts"):
+        if getattr(args, key) is not None:
+            section[key] = getattr(args, key)
+    return RelaxSettings.from_config(section, threads=args.threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="snakefold relax: %(message)s", stream=sys.stderr)
+    if args.ranking is not None:
+        if args.rank is None or args.predictions is None or args.input is not None:
+            raise SnakefoldError("--ranking needs --rank and --predictions, and no INPUT")
+        model_name, path = _ranked_model(args.ranking, args.rank, args.predictions)
+    elif args.input is not None:
+        model_name, path = args.input.name.split(".")[0], args.input
+    else:
+        raise SnakefoldError("give the unrelaxed model as INPUT, or --ranking, --rank and --predictions")
+    settings = _settings(args)
+    unrelaxed = from_structure_file(path)
+    try:
+        result = relax_protein(unrelaxed, settings)
+    except SnakefoldError as error:
+        raise SnakefoldError(f"model {model_name} ({path}): {error}") from None
+    metrics = result.metrics
+    after = metrics["violations_after"]["violating_residues"]
+    remarks = (f"relaxed by snakefold: amber99sb, {metrics['platform']}, model {model_name}"[:69],
+               "B-factor column as in the unrelaxed model (pLDDT for predictions)")
+    atomic_write_text(args.output, to_pdb(result.relaxed, remarks=remarks))
+    atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": str(args.output),
+                                     **metrics})
+    logging.getLogger("snakefold.relax").info(
+        "model %s: energy %.1f -> %.1f kcal/mol, heavy-atom RMSD %.3f A, violating residues %d -> %d, %.1f s",
+        model_name, metrics["initial_energy_kcal_per_mol"], metrics["final_energy_kcal_per_mol"],
+        metrics["heavy_atom_rmsd_to_unrelaxed_angstrom"], metrics["violations_before"]["violating_residues"],
+        after, metrics["wall_time_s"])
+    return 0

@@ -1,1 +1,0 @@
-"""Input data: MSA formats, search-tool wrappers, templates, databases and AlphaFold2's raw features."""

@@ -1,0 +1,1 @@
+"""Installing parameter sets and databases: the catalog and manifest, downloads, unpacking, integrity checks."""

@@ -1,0 +1,129 @@
+"""What a config needs installed: the parameter set of its model presets and the databases its searches read.
+
+:func:`download_plan` lists each item (its manifest entry, where it goes, the config key that set it) and the
+problems found (a database the catalog cannot download, a path an archive cannot yield); the ``download``
+rules, ``snakefold download`` and ``snakefold check-install`` all work from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from snakefold.common.errors import SnakefoldError
+from snakefold.install.databases import TEMPLATE_DATABASES, catalog, database_path, missing_files
+from snakefold.install.manifest import Item, database_item, load_manifest, params_file
+from snakefold.model.param_sets import configured_params_dir, params_path, read_record
+from snakefold.plan.msa import msa_plan
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One item the config needs: its directory, its path as configured (a parameter set's is its directory;
+    a database's the file, directory or prefix the tools get), the config key that sets it, the files used."""
+
+    item: Item
+    directory: Path
+    path: Path
+    config_key: str
+    needed: tuple[str, ...]
+
+
+def params_plan(config: dict) -> list[Planned]:
+    """The parameter set the config's model presets need, and its directory.
+
+    The directory is ``model.params_dir``, or ``<download.models_dir>/<download.params_set>`` when that is
+    null. Nothing is needed when the directory holds random parameters of every preset, made by
+    ``snakefold make-params`` (each with its record, :mod:`snakefold.model.param_sets`), as the demo's are.
+    """
+    settings = config["download"]
+    model = config["model"]
+    directory = configured_params_dir(config)
+    key = "model.params_dir" if model["params_dir"] else "download.models_dir"
+    presets = model["presets"]
+    made_here = [preset for preset in presets if read_record(params_path(directory, preset)) is not None]
+    if made_here:
+        if len(made_here) == len(presets):
+            return []
+        others = [preset for preset in presets if preset not in made_here]
+        raise SnakefoldError(f"config key '{key}': {directory} holds random parameters made by `snakefold "
+                             f"make-params` for {', '.join(made_here)} but not for {', '.join(others)}; make those "
+                             f"too, or give the official set a directory of its own")
+    manifest_path = settings["manifest"]
+    sets = load_manifest(manifest_path)
+    name = settings["params_set"]
+    if name not in sets:
+        raise SnakefoldError(f"config key 'download.params_set': {name!r} is not a parameter set of the manifest "
+                             f"{manifest_path or 'models/manifest.yaml'} (it lists: {', '.join(sorted(sets))})")
+    item = sets[name]
+    absent = [preset for preset in presets if params_file(preset) not in item.files]
+    if absent:
+        raise SnakefoldError(f"config key 'model.presets': the parameter set {name!r} (download.params_set) has no "
+                             f"parameters for {', '.join(absent)}")
+    return [Planned(item, directory, directory, key, tuple(params_file(preset) for preset in presets))]
+
+
+def _needed_databases(config: dict) -> dict[str, tuple[str, str]]:
+    """Catalog database name -> (configured path, its config key) of every database the config searches."""
+    needed = {}
+    for search in msa_plan(config).searches:
+        for database in search.databases:
+            if database.config_key == f"databases.{database.name}":
+                needed[database.name] = (database.path, database.config_key)
+    if config["templates"]["enabled"]:
+        databases_section = config["databases"]
+        for name in TEMPLATE_DATABASES:
+            needed[name] = (database_path(databases_section, name), f"databases.{name}")
+    return needed
+
+
+def database_plan(config: dict) -> tuple[list[Planned], list[str]]:
+    """The catalog databases the config's searches read, where they go, and what cannot be downloaded.
+
+    A database is installed at the path the config gives it (``databases.<name>``, else its catalog path
+    under ``databases.dir``). An archive yields fixed file names, so a path whose name differs from the
+    catalog's is a problem for an HH-suite or MMseqs2 database (a single file may take any name), unless
+    the database is already there; so is a missing database the catalog has no download for.
+    """
+    entries = catalog()
+    plan, problems = [], []
+    for name, (path, key) in _needed_databases(config).items():
+        found = database_item(name, path)
+        present = not missing_files(entries[name].format, path)
+        if found is None:
+            if not present:
+                problems.append(f"config key '{key}': the catalog lists no download for database '{name}'; "
+                                f"install it yourself at {path}")
+            continue
+        item, directory = found
+        catalog_name = Path(entries[name].path).name
+        if len(item.files) > 1 and Path(path).name != catalog_name:
+            if present:
+                continue
+            problems.append(f"config key '{key}': the download of database '{name}' yields files named after "
+                            f"'{catalog_name}', not '{Path(path).name}'; leave the key unset to install it under "
+                            f"databases.dir, or give a path ending in /{catalog_name}")
+            continue
+        plan.append(Planned(item, directory, Path(path), key, item.files))
+    return plan, problems
+
+
+def download_plan(config: dict) -> tuple[list[Planned], list[str]]:
+    """Every item the config needs installed (parameters, then databases) and the problems found."""
+    databases, problems = database_plan(config)
+    return params_plan(config) + databases, problems
+
+
+def command_options(settings: dict) -> list[str]:
+    """The ``snakefold download`` options that carry the config's ``download`` section (mirrors, retries)."""
+    options = ["--retries", str(settings["retries"]), "--retry-wait", str(settings["retry_wait"]),
+               "--timeout", str(settings["timeout"]), "--progress-interval", str(settings["progress_interval"])]
+    if settings["manifest"]:
+        options += ["--manifest", str(settings["manifest"])]
+    for key, url in sorted(settings["urls"].items()):
+        options += ["--url", f"{key}={url}"]
+    if settings["mirror"]:
+        options += ["--mirror", settings["mirror"]]
+    if settings["keep_downloads"]:
+        options.append("--keep-downloads")
+    return options

@@ -1,0 +1,35 @@
+"""Config validation: defaults from the schema reach into every section file; problems name their key."""
+
+from __future__ import annotations
+
+import pytest
+
+from snakefold.common.errors import SnakefoldError
+from snakefold.plan.config import config_problems, schema_defaults, validate_config
+
+
+def test_defaults_fill_nested_sections_and_keep_user_values():
+    config = validate_config({"inputs": ["a.fasta"], "relax": {"mode": "all"}})
+    assert config["relax"]["mode"] == "all"
+    assert config["relax"]["stiffness"] == 10.0  # from relax.schema.yaml, behind a $ref
+    assert config["msa"]["jackhmmer"]["flags"]["incE"] == 0.0001  # two levels down
+    assert config["results_dir"] == "results"
+
+
+def test_defaults_are_not_shared_between_configs():
+    first = validate_config({"inputs": ["a.fasta"]})
+    first["msa"]["jackhmmer"]["flags"]["E"] = 1.0
+    assert validate_config({"inputs": ["a.fasta"]})["msa"]["jackhmmer"]["flags"]["E"] == 0.0001
+
+
+def test_nested_unknown_key_and_type_are_named():
+    problems = config_problems({"inputs": ["a.fasta"], "relax": {"stifness": 5, "max_attempts": "three"}})
+    assert "config key 'relax.stifness' is not a known setting (did you mean 'relax.stiffness'?)" in problems
+    assert any(p.startswith("config key 'relax.max_attempts' must be of type integer") for p in problems)
+    with pytest.raises(SnakefoldError, match="2 problem"):
+        validate_config({"inputs": ["a.fasta"], "relax": {"stifness": 5, "max_attempts": "three"}})
+
+
+def test_schema_defaults_of_a_section():
+    assert schema_defaults("relax")["mode"] == "best"
+    assert "inputs" not in schema_defaults()

@@ -1,0 +1,101 @@
+"""The package's layers, read from its imports (ast): each subpackage imports only the layers below it.
+
+    common            nothing above it
+    tools             external search tools (common)
+    install           catalog, manifest, downloads, integrity (common, tools)
+    features          the raw feature dict's format: names, shapes, npz files (common)
+    msa, templates    MSA formats and features; template search and featurisation
+    model             the JAX model and its parameter files (common only: never plan, install or a command)
+    relax, metrics    OpenMM relaxation; structure comparison
+    report            per-target outputs, summaries, regression verdicts
+    plan              DAG planning (common, the install catalog, the model's parameter-file records); the
+                      Snakefile imports it, so importing it never imports JAX or haiku
+    cli               one module per command; nothing imports it
+
+An import inside a function counts as much as one at the top of a module.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "snakefold"
+#: layer -> the layers it may import (itself always)
+ALLOWED = {
+    "common": set(),
+    "tools": {"common"},
+    "install": {"common", "tools"},
+    "features": {"common"},
+    "msa": {"common", "tools", "features"},
+    "templates": {"common", "tools", "install", "features", "msa"},
+    "model": {"common"},
+    "relax": {"common"},
+    "metrics": {"common"},
+    "report": {"common", "metrics"},
+    "plan": {"common", "install", "model"},
+    "cli": {"common", "tools", "install", "msa", "templates", "features", "model", "relax", "metrics", "report",
+            "plan"},
+}
+#: Modules a plan module may import from the model layer: records of parameter files, no JAX.
+PLAN_MODEL_MODULES = {"snakefold.model.param_sets"}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            found.extend((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+    return found
+
+
+def _layer(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0]
+
+
+def test_every_module_belongs_to_a_layer():
+    layers = {_layer(path) for path in PACKAGE.rglob("*.py") if path.parent != PACKAGE}
+    assert layers == set(ALLOWED), "a new subpackage needs its place in ALLOWED and in the docstring"
+    assert sorted(path.name for path in PACKAGE.glob("*.py")) == ["__init__.py"]
+
+
+def test_no_module_imports_a_layer_above_it():
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        layer = _layer(path)
+        for line, name in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "snakefold" or len(parts) < 2 or not (PACKAGE / parts[1]).is_dir():
+                continue
+            if parts[1] != layer and parts[1] not in ALLOWED[layer]:
+                violations.append(f"{path.relative_to(REPO_ROOT)}:{line}: {layer} imports {name}")
+    assert violations == []
+
+
+def test_planning_imports_no_jax():
+    """What the Snakefile imports while it builds the DAG loads neither JAX nor haiku (seconds per run)."""
+    wrong = [f"{path.relative_to(REPO_ROOT)}:{line}: imports {name}" for path in sorted((PACKAGE / "plan").rglob("*.py"))
+             for line, name in _imports(path)
+             if name.startswith("snakefold.model")
+             and not any(name == module or name.startswith(f"{module}.") for module in PLAN_MODEL_MODULES)]
+    assert wrong == []
+    modules = [f"snakefold.plan.{path.stem}" for path in sorted((PACKAGE / "plan").glob("*.py"))]
+    probe = "import sys\n" + "".join(f"import {module}\n" for module in modules) + \
+            "print(sorted({'jax', 'jaxlib', 'haiku'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_the_layer_check_sees_a_violation(tmp_path):
+    """The walk itself: an upward import inside a function is found."""
+    module = tmp_path / "probe.py"
+    module.write_text("def f():\n    from snakefold.cli.intake import run\n")
+    assert (2, "snakefold.cli.intake") in _imports(module)
