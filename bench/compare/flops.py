@@ -104,7 +104,7 @@ def bf16_peak_tflops(device_kind: str) -> float | None:
 
 def main() -> None:
     from snakefold.common.atomic import atomic_write_json
-    from snakefold.model.features import process_features
+    from snakefold.model.feature_processing import process_features
     from snakefold.model.inference import enable_compilation_cache
     from snakefold.model.model import forward, initial_prev, jitted_apply, recycling_slices
     from snakefold.model.params import init_params

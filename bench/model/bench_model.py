@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from snakefold.common.atomic import atomic_write_json  # noqa: E402
-from snakefold.model.features import process_features  # noqa: E402
+from snakefold.model.feature_processing import process_features  # noqa: E402
 from snakefold.model.model import flatten_result, initial_prev, jitted_apply, recycling_slices  # noqa: E402
 from snakefold.model.params import init_params, load_params  # noqa: E402
 from snakefold.model.presets import model_config  # noqa: E402

@@ -23,10 +23,8 @@ from snakefold.common.atomic import atomic_write
 from snakefold.common.errors import SnakefoldError
 from snakefold.msa.formats import query_of_msa_file, truncate_stockholm
 from snakefold.plan.cache import content_key, seal
-from snakefold.plan.msa import MsaSearch
+from snakefold.plan.msa import TOOL_VERSIONS, MsaSearch
 from snakefold.tools import hhblits, jackhmmer, mmseqs
-
-TOOL_VERSIONS = {"jackhmmer": jackhmmer.version, "hhblits": hhblits.version, "mmseqs2": mmseqs.version}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,6 @@
 """``snakefold process-features``: raw features (.npz) -> processed model inputs (.npz), for one preset.
 
-The output holds AlphaFold2's processed features (:mod:`snakefold.model.features`) with a leading
+The output holds AlphaFold2's processed features (:mod:`snakefold.model.feature_processing`) with a leading
 dimension of ``num_recycle + 1``, one slice per recycling iteration, padded to the preset's fixed sizes.
 The same raw features, preset, seed and options give the same file.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from snakefold.common.atomic import atomic_save_npz
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.features import process_features
+from snakefold.model.feature_processing import process_features
 from snakefold.model.presets import MONOMER_PRESETS, model_config
 
 

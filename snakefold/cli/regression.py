@@ -5,7 +5,8 @@
         [--min-lddt-ca 0.7 ...] --output regression/targets/T.json
     snakefold regression report VERDICT.json... --markdown regression/report.md --junit regression/junit.xml
     snakefold regression verdict VERDICT.json... [--report regression/report.md]   # exits 1 on any regression
-    snakefold regression refresh --record results/_work/targets/T.json --work-dir results/_work/<seq> --golden golden/T
+    snakefold regression refresh --record results/_work/targets/T.json [U.json ...] \
+        --work-dir results/_work/<seq of T> [...] --golden golden/T [...]
 
 A target's name and sequence come from its record file (snakefold.common.target_record).
 
@@ -58,10 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verdict.add_argument("verdicts", nargs="*")
     verdict.add_argument("--report", help="the report.md to point at")
 
-    refresh = commands.add_parser("refresh", help="write a target's golden outputs from its predictions")
-    refresh.add_argument("--record", required=True, help="the target's record file (JSON, written by the workflow)")
-    refresh.add_argument("--work-dir", required=True)
-    refresh.add_argument("--golden", required=True)
+    refresh = commands.add_parser("refresh", help="write targets' golden outputs from their predictions")
+    refresh.add_argument("--record", nargs="+", required=True,
+                         help="each target's record file (JSON, written by the workflow)")
+    refresh.add_argument("--work-dir", nargs="+", required=True, help="each target's sequence work directory")
+    refresh.add_argument("--golden", nargs="+", required=True, help="each target's golden directory")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"snakefold regression: all {checks} checks of {len(verdicts)} target(s) passed{where}")
         return 0
-    target = read_target_record(args.record)
-    manifest = write_golden(target.name, target.sequence, args.work_dir, args.golden)
-    print(f"{target.name}: golden outputs of {len(manifest['models'])} model run(s) written to {args.golden}")
+    if not len(args.record) == len(args.work_dir) == len(args.golden):
+        raise SnakefoldError("refresh: give --record, --work-dir and --golden once per target, in the same order")
+    for record, work_dir, golden in zip(args.record, args.work_dir, args.golden):
+        target = read_target_record(record)
+        manifest = write_golden(target.name, target.sequence, work_dir, golden)
+        print(f"{target.name}: golden outputs of {len(manifest['models'])} model run(s) written to {golden}")
     return 0

@@ -21,7 +21,7 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 
-from snakefold.model.config import AUTO, AttentionConfig, ChunkSize, GlobalConfig
+from snakefold.model.hyperparameters import AUTO, AttentionConfig, ChunkSize, GlobalConfig
 from snakefold.model.primitives import (
     LayerNorm,
     add_in_chunks,

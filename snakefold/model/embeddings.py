@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from snakefold.common import residue_constants as rc
-from snakefold.model.config import DistogramFeatureConfig, EmbeddingsAndEvoformerConfig
+from snakefold.model.hyperparameters import DistogramFeatureConfig, EmbeddingsAndEvoformerConfig
 from snakefold.model.primitives import LayerNorm, Linear
 
 

@@ -19,7 +19,7 @@ import haiku as hk
 import jax.numpy as jnp
 
 from snakefold.model.attention import MSAColumnAttention, MSAColumnGlobalAttention, MSARowAttentionWithPairBias
-from snakefold.model.config import EmbeddingsAndEvoformerConfig, EvoformerBlockConfig, GlobalConfig
+from snakefold.model.hyperparameters import EmbeddingsAndEvoformerConfig, EvoformerBlockConfig, GlobalConfig
 from snakefold.model.layer_stack import LayerStack
 from snakefold.model.outer_product_mean import OuterProductMean
 from snakefold.model.primitives import Linear

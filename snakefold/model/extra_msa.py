@@ -15,8 +15,8 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 
-from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig
 from snakefold.model.evoformer import EvoformerIteration
+from snakefold.model.hyperparameters import EmbeddingsAndEvoformerConfig, GlobalConfig
 from snakefold.model.layer_stack import LayerStack
 from snakefold.model.primitives import Linear
 

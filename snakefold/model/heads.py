@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from snakefold.common import residue_constants as rc
-from snakefold.model.config import GlobalConfig
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.primitives import LayerNorm, Linear, final_initializer
 
 

@@ -3,9 +3,9 @@
 :func:`predict` takes the raw features of one chain, a preset's :class:`~snakefold.model.presets.ModelConfig`,
 its parameters, a seed and a recycle count, and returns the run's outputs for the real residues:
 
-1. **Features** (:func:`snakefold.model.features.process_features`): the seed draws the MSA cluster centres,
+1. **Features** (:func:`snakefold.model.feature_processing.process_features`): the seed draws the MSA cluster centres,
    the extra-MSA sample and the masked-MSA corruption of each of the ``num_recycle + 1`` iterations; the
-   residue dimension is padded up to its **length bucket** (:func:`~snakefold.model.features.bucket_length`:
+   residue dimension is padded up to its **length bucket** (:func:`~snakefold.model.feature_processing.bucket_length`:
    the smallest bucket >= L, beyond the largest a multiple of 128; no padding without buckets). The MSA
    rows are cut to the depth buckets of the preset's feature configuration
    (:mod:`snakefold.model.padding`), so the length bucket and the alignment's depth bucket decide every
@@ -37,8 +37,8 @@ import jax.monitoring
 import numpy as np
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.features import process_features
-from snakefold.model.model import compile_iteration, initial_prev, outputs_for_real_residues, recycle, recycling_slices
+from snakefold.model.feature_processing import process_features
+from snakefold.model.model import outputs_for_real_residues, run_model
 from snakefold.model.presets import ModelConfig
 
 #: The arrays of a model run's outputs.npz (the predict-stage contract); those of the predicted-aligned-error
@@ -130,16 +130,10 @@ def predict(raw_features: Mapping[str, np.ndarray], config: ModelConfig, params:
 
     started = time.perf_counter()
     features = process_features(raw_features, feature_config, num_recycle=num_recycle, seed=seed, source=source)
-    batches = recycling_slices(features, config, num_recycle)
     num_res = int(features["seq_length"][0])
-    num_padded = batches[0]["aatype"].shape[0]
-    compiling = time.perf_counter()
-    step = compile_iteration(config, params, batches[0])
-    recycling = time.perf_counter()
-    result, num_recycles = recycle(step, batches, initial_prev(config, num_padded), early_stop_tolerance)
-    result = jax.tree_util.tree_map(np.asarray, result)
-    finished = time.perf_counter()
+    num_padded = features["aatype"].shape[-1]
+    timings = {"features_s": time.perf_counter() - started}
+    result = run_model(config, params, features, num_recycle, early_stop_tolerance, timings)
 
     outputs = {key: value for key, value in outputs_for_real_residues(result, num_res).items() if key in OUTPUT_KEYS}
-    timings = {"features_s": compiling - started, "compile_s": recycling - compiling, "predict_s": finished - recycling}
-    return Prediction(outputs, num_recycles, num_res, num_padded, timings)
+    return Prediction(outputs, int(result["num_recycles"]), num_res, num_padded, timings)

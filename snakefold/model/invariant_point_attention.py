@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snakefold.model.config import GlobalConfig
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.primitives import Linear, final_initializer
 from snakefold.model.rigid import Rigid
 

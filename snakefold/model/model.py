@@ -24,6 +24,7 @@ single, structure_module), ``structure_module`` (final_atom_positions [N_res, 37
 from __future__ import annotations
 
 import functools
+import time
 from typing import Callable, Mapping
 
 import haiku as hk
@@ -254,18 +255,25 @@ def recycle(step: IterationStep, batches: list[dict[str, np.ndarray]], prev: Map
 
 
 def run_model(config: ModelConfig, params: hk.Params, features: Mapping[str, np.ndarray],
-              num_recycle: int | None = None, early_stop_tolerance: float = 0.0) -> dict:
+              num_recycle: int | None = None, early_stop_tolerance: float = 0.0,
+              timings: dict[str, float] | None = None) -> dict:
     """Algorithm 2: up to ``num_recycle + 1`` iterations on processed ``features``; the last iteration's result.
 
     ``num_recycle`` defaults to the configuration's; ``early_stop_tolerance`` as in :func:`recycle`. The
     result is a nested dict of NumPy arrays, with ``num_recycles``, the recycling iterations run.
+    ``timings``, when given, receives ``compile_s`` (compiling or loading one iteration) and ``predict_s``
+    (the iterations), in seconds.
     """
     num_recycle = config.num_recycle if num_recycle is None else num_recycle
     batches = recycling_slices(features, config, num_recycle)
+    compiling = time.perf_counter()
     step = compile_iteration(config, params, batches[0])
+    recycling = time.perf_counter()
     prev = initial_prev(config, batches[0]["aatype"].shape[0])
     result, num_recycles = recycle(step, batches, prev, early_stop_tolerance)
     result = jax.tree_util.tree_map(np.asarray, result)
+    if timings is not None:
+        timings.update(compile_s=recycling - compiling, predict_s=time.perf_counter() - recycling)
     result["num_recycles"] = np.asarray(num_recycles, np.int32)
     return result
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import haiku as hk
 import jax.numpy as jnp
 
-from snakefold.model.config import GlobalConfig, OuterProductMeanConfig
+from snakefold.model.hyperparameters import GlobalConfig, OuterProductMeanConfig
 from snakefold.model.primitives import LayerNorm, Linear, apply_in_chunks, chunk_size_for
 
 

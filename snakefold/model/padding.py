@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from snakefold.model.config import FeatureConfig
+from snakefold.model.hyperparameters import FeatureConfig
 
 #: Features with cluster rows (leading axis after the recycling slice).
 CLUSTER_ROW_FEATURES: tuple[str, ...] = ("msa_feat", "msa_mask", "msa_row_mask", "bert_mask", "true_msa")

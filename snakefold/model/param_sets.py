@@ -24,6 +24,9 @@ from pathlib import Path
 from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
 
+#: The published monomer presets, one parameter file each (params_<preset>.npz).
+MONOMER_PRESETS: tuple[str, ...] = tuple(f"model_{i}" for i in range(1, 6)) + tuple(
+    f"model_{i}_ptm" for i in range(1, 6))
 #: Architectures a parameter file can be made for: the published network and the miniature for tests and demos.
 ARCHITECTURES: tuple[str, ...] = ("full", "small")
 MADE_BY = "snakefold make-params"
@@ -51,6 +54,11 @@ class ParamsInfo:
 def params_path(params_dir: str | Path, preset: str) -> Path:
     """The file of ``preset`` in a parameter directory: ``params_<preset>.npz``."""
     return Path(params_dir) / f"params_{preset}.npz"
+
+
+def has_ptm_head(preset: str) -> bool:
+    """Whether ``preset`` has the predicted-aligned-error head (pTM, PAE): the ``_ptm`` presets."""
+    return preset.endswith("_ptm")
 
 
 def record_path(params_file: str | Path) -> Path:

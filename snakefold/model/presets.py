@@ -19,7 +19,14 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.config import (
+from snakefold.model.heads import (
+    DistogramHeadConfig,
+    ExperimentallyResolvedHeadConfig,
+    MaskedMsaHeadConfig,
+    PredictedAlignedErrorHeadConfig,
+    PredictedLDDTHeadConfig,
+)
+from snakefold.model.hyperparameters import (
     AttentionConfig,
     EmbeddingsAndEvoformerConfig,
     EvoformerBlockConfig,
@@ -30,19 +37,9 @@ from snakefold.model.config import (
     TransitionConfig,
     TriangleMultiplicationConfig,
 )
-from snakefold.model.heads import (
-    DistogramHeadConfig,
-    ExperimentallyResolvedHeadConfig,
-    MaskedMsaHeadConfig,
-    PredictedAlignedErrorHeadConfig,
-    PredictedLDDTHeadConfig,
-)
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
-from snakefold.model.param_sets import ARCHITECTURES
+from snakefold.model.param_sets import ARCHITECTURES, MONOMER_PRESETS, has_ptm_head
 from snakefold.model.structure_module import StructureModuleConfig, TorsionAngleResNetConfig
-
-MONOMER_PRESETS: tuple[str, ...] = tuple(f"model_{i}" for i in range(1, 6)) + tuple(
-    f"model_{i}_ptm" for i in range(1, 6))
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def model_config(preset: str) -> ModelConfig:
         config = _with_templates(config)
     if model_number in (1, 3, 4):
         config = config.replace(features=dataclasses.replace(config.features, max_extra_msa=5120))
-    if preset.endswith("_ptm"):
+    if has_ptm_head(preset):
         config = config.replace(heads=dataclasses.replace(
             config.heads, predicted_aligned_error=PredictedAlignedErrorHeadConfig()))
     return config

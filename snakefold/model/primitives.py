@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snakefold.model.config import AUTO, ChunkSize, GlobalConfig
+from snakefold.model.hyperparameters import AUTO, ChunkSize, GlobalConfig
 
 #: Standard deviation of a unit normal truncated to [-2, 2]; dividing by it restores the intended variance.
 TRUNCATED_NORMAL_STDDEV_FACTOR = 0.87962566103423978

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from snakefold.model import quaternion as quat
 from snakefold.model.all_atom import atom14_to_atom37, frames_to_atom14_positions, torsion_angles_to_frames
-from snakefold.model.config import GlobalConfig
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.invariant_point_attention import InvariantPointAttention, InvariantPointAttentionConfig
 from snakefold.model.primitives import LayerNorm, Linear, final_initializer
 from snakefold.model.rigid import Rigid, rotate

@@ -13,7 +13,7 @@ import haiku as hk
 import jax
 import jax.numpy as jnp
 
-from snakefold.model.config import GlobalConfig, TransitionConfig
+from snakefold.model.hyperparameters import GlobalConfig, TransitionConfig
 from snakefold.model.primitives import LayerNorm, Linear, add_in_chunks, chunk_size_for, final_initializer
 
 

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from snakefold.model.attention import Attention, attention_chunk_sizes
-from snakefold.model.config import AttentionConfig, GlobalConfig, TriangleMultiplicationConfig
+from snakefold.model.hyperparameters import AttentionConfig, GlobalConfig, TriangleMultiplicationConfig
 from snakefold.model.primitives import (
     LayerNorm,
     Linear,

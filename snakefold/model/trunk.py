@@ -24,12 +24,12 @@ from __future__ import annotations
 import haiku as hk
 import jax.numpy as jnp
 
-from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig
 from snakefold.model.embeddings import InputEmbedder, RecyclingEmbedder, RelativePositionEncoding
 from snakefold.model.evoformer import EvoformerStack
 from snakefold.model.extra_msa import ExtraMsaStack
+from snakefold.model.hyperparameters import EmbeddingsAndEvoformerConfig, GlobalConfig
 from snakefold.model.primitives import LayerNorm
-from snakefold.model.templates import TemplateEmbedding, TemplateTorsionEmbedder
+from snakefold.model.template_embedding import TemplateEmbedding, TemplateTorsionEmbedder
 
 
 class EmbeddingsAndEvoformer(hk.Module):

@@ -48,11 +48,19 @@ def _tsv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
     return buffer.getvalue()
 
 
-def write_targets_tsv(path: str | Path, targets: Iterable[Target]) -> None:
+def targets_tsv(targets: Iterable[Target]) -> str:
     rows = ((t.name, t.record_id, t.seq_key, len(t.sequence), t.path, t.line, t.description) for t in targets)
-    atomic_write_text(path, _tsv(TARGET_COLUMNS, rows))
+    return _tsv(TARGET_COLUMNS, rows)
+
+
+def rejected_tsv(errors: Iterable[Problem]) -> str:
+    rows = ((p.record_id or "", p.path, "" if p.line is None else p.line, p.reason) for p in errors)
+    return _tsv(REJECTED_COLUMNS, rows)
+
+
+def write_targets_tsv(path: str | Path, targets: Iterable[Target]) -> None:
+    atomic_write_text(path, targets_tsv(targets))
 
 
 def write_rejected_tsv(path: str | Path, errors: Iterable[Problem]) -> None:
-    rows = ((p.record_id or "", p.path, "" if p.line is None else p.line, p.reason) for p in errors)
-    atomic_write_text(path, _tsv(REJECTED_COLUMNS, rows))
+    atomic_write_text(path, rejected_tsv(errors))

@@ -7,7 +7,7 @@
   run_alphafold.py instead derives one seed per model from the random seed and the model's index; here the
   seed is part of the run's name, so any run can be repeated on its own.)
 - **Problems** that stop the run before any job, each naming its config key: of the section itself
-  (:func:`config_problems`: ``rank_by: ptm`` with a preset that has no pTM head), and of the parameter files (:func:`params_problems`: a file missing,
+  (:func:`model_section_problems`: ``rank_by: ptm`` with a preset that has no pTM head), and of the parameter files (:func:`params_problems`: a file missing,
   truncated or not an npz archive, as :func:`snakefold.install.check.param_file_problems` finds, or a
   make-params record that does not fit its file).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.install.check import param_file_problems
-from snakefold.model.param_sets import configured_params_dir, params_info, params_path, record_path
+from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_info, params_path, record_path
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,7 @@ def model_runs(model: dict) -> list[ModelRun]:
     return [ModelRun(preset, seed) for preset in model["presets"] for seed in seeds]
 
 
-def has_ptm_head(preset: str) -> bool:
-    return preset.endswith("_ptm")
-
-
-def config_problems(config: dict) -> list[str]:
+def model_section_problems(config: dict) -> list[str]:
     """The problems of the validated config's model section itself, one message each."""
     model = config["model"]
     problems = []

@@ -20,11 +20,14 @@ from typing import Any, Mapping
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.install import databases
+from snakefold.tools import hhblits, jackhmmer, mmseqs
 
 #: Bumped when the stored result of a search changes for the same inputs (so old entries are not reused).
 FORMAT_VERSION = 1
 #: What each tool writes: jackhmmer's Stockholm is kept as AlphaFold2 keeps it; the others write a3m.
 OUTPUT_FORMATS = {"jackhmmer": "sto", "hhblits": "a3m", "mmseqs2": "a3m"}
+#: How each tool reports its version (part of every cache key; a job checks it is still the same).
+TOOL_VERSIONS = {"jackhmmer": jackhmmer.version, "hhblits": hhblits.version, "mmseqs2": mmseqs.version}
 #: The option groups of each tool's config section that change its result.
 RESULT_OPTIONS = {"jackhmmer": ("flags",), "hhblits": ("flags",), "mmseqs2": ("search_flags", "msa_flags")}
 

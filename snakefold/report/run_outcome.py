@@ -7,15 +7,28 @@ whatever the job's own wildcards or paths are (content-keyed MSA, template and f
 target). Upstream jobs that did not run in this run but whose log ends in an error failed in an earlier
 run and have not run since; they are reported as such.
 
+:func:`write_batch_summary` is the handlers' whole work: the summary of every input record with its status.
+
 This reads Snakemake's ``workflow.dag`` and ``workflow.scheduler.failed`` (snakemake 9, pinned in
 pyproject.toml); it runs only inside the handlers.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable
 
-from snakefold.report.summary import JobFailure, error_in_log, job_failure
+from snakefold.common.fasta import Batch
+from snakefold.report.summary import (
+    BatchTarget,
+    JobFailure,
+    RejectedRecord,
+    describe,
+    error_in_log,
+    job_failure,
+    summarise_batch,
+    write_summary,
+)
 
 ANCHOR_RULE = "report_target"
 BATCH_RULE = "summary"
@@ -47,3 +60,26 @@ def failures_by_target(workflow: Any, snakemake_logs: Iterable[str] = ()) -> dic
         if now or earlier:
             outcome[target] = now + earlier
     return outcome
+
+
+def write_batch_summary(workflow: Any, snakemake_logs: Iterable[str], batch: Batch, results_dir: str,
+                        tsv: str, html: str) -> None:
+    """The handlers' summary: every record with its status; failed jobs from this run's DAG.
+
+    Only a run for the batch (its DAG holds the summary job) rewrites it: a run for a few files (one
+    target, the regression checks) knows nothing of the other targets and leaves the summary as it was.
+    """
+    try:
+        if not covers_batch(workflow):
+            return
+        failures = failures_by_target(workflow, snakemake_logs)
+    except (AttributeError, KeyError, TypeError) as error:
+        print(f"snakefold: could not read the failed jobs from Snakemake ({error!r}); failed targets are "
+              "listed as incomplete in the summary", file=sys.stderr)
+        failures = {}
+    targets = [BatchTarget(target.name, target.seq_key, len(target.sequence)) for target in batch.targets]
+    rejected = [RejectedRecord(problem.record_id or "", problem.path, problem.line, problem.reason)
+                for problem in batch.errors]
+    rows = summarise_batch(targets, rejected, results_dir, failures)
+    write_summary(tsv, rows, html)
+    print(f"snakefold: {describe(rows, tsv)}", file=sys.stderr)

@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 
 from snakefold.install.manifest import DEFAULT_MANIFEST, load_manifest
-from snakefold.plan.download_targets import only_download_targets
 from tests.download.conftest import params_members, tar_bytes
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
@@ -34,14 +33,6 @@ def _site_manifest(path: Path, archive: bytes) -> Path:
 def _check_install(workdir: Path, config: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(SNAKEFOLD), "check-install", "--configfile", str(config), *options],
                           cwd=workdir, capture_output=True, text=True, timeout=120)
-
-
-def test_only_download_targets_reads_the_snakemake_command_line():
-    assert only_download_targets(["download", "--cores", "2", "--resources", "downloads=2"])
-    assert only_download_targets(["--configfile", "my.yaml", "--cores", "1", "download_params"])
-    assert only_download_targets(["--target-jobs", "download_params:name=x", "--cores", "1"])
-    assert not only_download_targets(["--cores", "2"])
-    assert not only_download_targets(["download", "all"])
 
 
 def test_snakemake_download_installs_the_parameter_set_once(file_server, tmp_path):

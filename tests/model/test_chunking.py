@@ -19,7 +19,7 @@ from snakefold.model.attention import (
     MSARowAttentionWithPairBias,
     attention_chunk_sizes,
 )
-from snakefold.model.config import (
+from snakefold.model.hyperparameters import (
     AUTO,
     AttentionConfig,
     GlobalConfig,
@@ -31,7 +31,7 @@ from snakefold.model.config import (
 from snakefold.model.outer_product_mean import OuterProductMean
 from snakefold.model.presets import small_config
 from snakefold.model.primitives import apply_in_chunks, chunk_size_for
-from snakefold.model.templates import TemplateEmbedding
+from snakefold.model.template_embedding import TemplateEmbedding
 from snakefold.model.transition import Transition
 from snakefold.model.triangle import TriangleAttention, TriangleMultiplication
 

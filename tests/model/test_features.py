@@ -10,8 +10,7 @@ import pytest
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.config import FeatureConfig, MaskedMsaConfig
-from snakefold.model.features import (
+from snakefold.model.feature_processing import (
     PROCESSED_FEATURES,
     PROCESSED_TEMPLATE_FEATURES,
     assign_to_clusters,
@@ -19,6 +18,7 @@ from snakefold.model.features import (
     mask_msa,
     process_features,
 )
+from snakefold.model.hyperparameters import FeatureConfig, MaskedMsaConfig
 from snakefold.model.presets import model_config
 from tests.model.synthetic import synthetic_raw_features
 

@@ -11,7 +11,7 @@ import pytest
 
 from snakefold.cli import main as snakefold_main
 from snakefold.cli import model_run as run_cli
-from snakefold.model.features import process_features
+from snakefold.model.feature_processing import process_features
 from snakefold.model.model import (
     OUTPUT_RESIDUE_AXES,
     flatten_result,

@@ -12,7 +12,7 @@ import pytest
 from snakefold.cli import main as snakefold_main
 from snakefold.cli.predict import load_raw_features
 from snakefold.common.protein import from_pdb_string
-from snakefold.model.features import process_features
+from snakefold.model.feature_processing import process_features
 from snakefold.model.inference import OUTPUT_KEYS, predict
 from snakefold.model.model import ca_distance_change, flatten_result, run_model
 from snakefold.model.param_sets import params_path

@@ -1,8 +1,9 @@
 """The relax rule file with real Snakemake and the real `snakefold relax`, on two real NMR models.
 
-A small Snakefile stands in for the rest of the workflow: it defines what the rule file expects from it
-(the validated config, WORK, LOGS, SEQUENCES, the resource functions, the predict stage's MODEL_NAMES)
-and asks for relaxed_paths(...) of each sequence it lists.
+A small Snakefile stands in for the rest of the workflow: it makes the plan of a batch of trp-cage targets
+(no MSA search, no templates; presets model_1 and model_2, so the model runs model_1_seed0 and
+model_2_seed0), includes the relax rule file, and asks for the relaxed models of each sequence. The
+predict stage's outputs it would relax are written by the test.
 """
 
 from __future__ import annotations
@@ -14,35 +15,38 @@ import pytest
 import yaml
 
 from snakefold.common import residue_constants as rc
+from snakefold.common.fasta import sequence_key
 from snakefold.common.protein import from_structure_file, to_pdb
 from tests.conftest import REPO_ROOT
-from tests.workflow.conftest import job_counts, run_snakemake
+from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake
 
 _SNAKEFILE = """
-from snakefold.plan.config import validate_config
-from snakefold.plan.resources import sequence_length, stage_resources, stage_threads
+from snakefold.plan.run import plan_run
 
-SEQUENCE_NAMES = config.pop("sequences")
-validate_config(config)
-WORK = "work"
-LOGS = "logs"
-SEQUENCES = {{seq: "NLYIQWLKDGGPSSGRPPPS" for seq in SEQUENCE_NAMES}}
-MODEL_NAMES = ["model_1_seed0", "model_2_seed1"]
+PLAN = plan_run(config)
+
 
 include: "{rules}"
+
 
 rule all:
     default_target: True
     input:
-        [path for seq in SEQUENCE_NAMES for path in relaxed_paths(seq, len(MODEL_NAMES))],
+        [path for seq in PLAN.sequences for path in PLAN.relaxed_models(seq)],
 """
+#: target -> sequence (seqB's models are trp-cage too: relaxation reads the models, not the sequence)
+SEQUENCES = {"seqA": "NLYIQWLKDGGPSSGRPPPS", "seqB": "NLYIQWLKDGGPSSGRPPPA"}
 
 
-def _write_predictions(workdir, seq, proteins):
-    for name, protein in zip(("model_1_seed0", "model_2_seed1"), proteins):
-        (workdir / "work" / seq / "predictions" / name).mkdir(parents=True)
-        (workdir / "work" / seq / "predictions" / name / "unrelaxed.pdb").write_text(to_pdb(protein))
-    (workdir / "work" / seq / "ranking.json").write_text(json.dumps({"order": ["model_2_seed1", "model_1_seed0"]}))
+def _work(workdir, target):
+    return workdir / "results" / "_work" / sequence_key(SEQUENCES[target])
+
+
+def _write_predictions(workdir, target, proteins):
+    for name, protein in zip(("model_1_seed0", "model_2_seed0"), proteins):
+        (_work(workdir, target) / "predictions" / name).mkdir(parents=True)
+        (_work(workdir, target) / "predictions" / name / "unrelaxed.pdb").write_text(to_pdb(protein))
+    (_work(workdir, target) / "ranking.json").write_text(json.dumps({"order": ["model_2_seed0", "model_1_seed0"]}))
 
 
 @pytest.fixture
@@ -53,9 +57,11 @@ def workdir(shared_data, tmp_path):
     return tmp_path
 
 
-def _snakemake(workdir, mode, *args, sequences=("seqA",), **relax):
+def _snakemake(workdir, mode, *args, targets=("seqA",), **relax):
+    (workdir / "targets.fasta").write_text("".join(f">{name}\n{SEQUENCES[name]}\n" for name in targets))
     settings = {"mode": mode, "platform": "CPU", "max_outer_iterations": 1, **relax}
-    config = {"inputs": ["unused.fasta"], "relax": settings, "sequences": list(sequences)}
+    config = {**NO_DATABASES, "inputs": ["targets.fasta"], "relax": settings,
+              "model": {"presets": ["model_1", "model_2"]}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return run_snakemake(workdir, "--snakefile", str(workdir / "Snakefile"), "--configfile",
                          str(workdir / "config.yaml"), "--cores", "2", *args)
@@ -73,15 +79,15 @@ def test_relax_mode_sets_the_number_of_jobs(workdir):
 def test_relax_rule_relaxes_the_best_ranked_model(workdir):
     result = _snakemake(workdir, "best")
     assert result.returncode == 0, result.stderr
-    metrics = json.loads((workdir / "work/seqA/relaxed/rank_0.json").read_text())
-    assert metrics["model"] == "model_2_seed1"
+    metrics = json.loads((_work(workdir, "seqA") / "relaxed/rank_0.json").read_text())
+    assert metrics["model"] == "model_2_seed0"
     assert metrics["violations_after"]["violating_residues"] == 0
     assert metrics["settings"]["max_outer_iterations"] == 1 and metrics["platform"] == "CPU"
-    relaxed = from_structure_file(workdir / "work/seqA/relaxed/rank_0.pdb")
+    relaxed = from_structure_file(_work(workdir, "seqA") / "relaxed/rank_0.pdb")
     assert relaxed.sequence == "NLYIQWLKDGGPSSGRPPPS"
-    log = (workdir / "logs/relax/seqA_rank_0.log").read_text()
-    assert "platform CPU (as configured)" in log and "model model_2_seed1" in log
-    assert not (workdir / "work/seqA/relaxed/rank_1.pdb").exists()
+    log = (workdir / f"results/_logs/relax/{sequence_key(SEQUENCES['seqA'])}_rank_0.log").read_text()
+    assert "platform CPU (as configured)" in log and "model model_2_seed0" in log
+    assert not (_work(workdir, "seqA") / "relaxed/rank_1.pdb").exists()
 
 
 def test_a_failing_model_does_not_stop_the_other_sequences(shared_data, workdir):
@@ -89,9 +95,9 @@ def test_a_failing_model_does_not_stop_the_other_sequences(shared_data, workdir)
     positions = protein.atom_positions.copy()
     positions[2, rc.atom_order["CB"]] = positions[10, rc.atom_order["CA"]]  # atoms on the same spot
     _write_predictions(workdir, "seqB", [protein, dataclasses.replace(protein, atom_positions=positions)])
-    result = _snakemake(workdir, "best", "--keep-going", sequences=("seqA", "seqB"), max_attempts=1)
+    result = _snakemake(workdir, "best", "--keep-going", targets=("seqA", "seqB"), max_attempts=1)
     assert result.returncode != 0
-    assert (workdir / "work/seqA/relaxed/rank_0.json").exists()
-    assert not (workdir / "work/seqB/relaxed/rank_0.pdb").exists()
-    log = (workdir / "logs/relax/seqB_rank_0.log").read_text()
-    assert "model model_2_seed1" in log and "failed in round 1 after 1 attempt(s)" in log
+    assert (_work(workdir, "seqA") / "relaxed/rank_0.json").exists()
+    assert not (_work(workdir, "seqB") / "relaxed/rank_0.pdb").exists()
+    log = (workdir / f"results/_logs/relax/{sequence_key(SEQUENCES['seqB'])}_rank_0.log").read_text()
+    assert "model model_2_seed0" in log and "failed in round 1 after 1 attempt(s)" in log

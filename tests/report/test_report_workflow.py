@@ -144,7 +144,8 @@ def batch(tmp_path_factory) -> dict:
     config_path = write_config(workdir, config)
     run, run_s = _elapsed(run_snakemake, workdir, "--cores", "2", "--keep-going", "--configfile", str(config_path))
     summary_text = (workdir / "results" / "summary.tsv").read_text(encoding="utf-8")
-    report, report_s = _elapsed(run_snakemake, workdir, "--configfile", str(config_path), "--report", "report.html")
+    report, report_s = _elapsed(run_snakemake, workdir, "completed", "--configfile", str(config_path),
+                                  "--report", "report.html")
     print(f"\nreport workflow: pipeline run {run_s:.0f} s, snakemake --report {report_s:.0f} s")
     return {"workdir": workdir, "config": config, "run": run, "summary_text": summary_text, "report": report}
 

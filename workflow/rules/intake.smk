@@ -1,37 +1,46 @@
-"""Intake: the batch's target table, the rejected records, one query FASTA per distinct sequence, and one
-record file per target (its ID, description and sequence reach jobs through this file, never as
-command-line words: see snakefold/common/target_record.py)."""
+"""Intake: the batch's tables, one query FASTA per distinct sequence, one record file per target.
+
+The batch was read and checked when the plan was made (snakefold/plan/run.py); these rules write what it
+found. A target's ID, description and sequence reach its jobs through its record file, never as
+command-line words (snakefold/common/target_record.py).
+"""
+
+from snakefold.plan.resources import stage_resources, stage_threads
 
 
 rule intake:
     input:
-        INPUT_FILES,
+        PLAN.intake_inputs,
     output:
-        targets=f"{RESULTS}/targets.tsv",
-        rejected=f"{RESULTS}/rejected.tsv",
-    params:
-        inputs=config["inputs"],
+        targets=PLAN.layout.batch_file("targets.tsv"),
+        rejected=PLAN.layout.batch_file("rejected.tsv"),
     log:
-        f"{LOGS}/intake.log",
+        PLAN.layout.log("intake", "intake"),
+    localrule: True
     threads: stage_threads(config, "intake")
     resources:
         **stage_resources(config, "intake"),
-    shell:
-        "snakefold intake --min-length {config[min_length]} --max-length {config[max_length]}"
-        " --nonstandard-residues {config[nonstandard_residues]} --on-invalid {config[on_invalid]}"
-        " --targets {output.targets:q} --rejected {output.rejected:q} {params.inputs:q} 2> {log:q}"
+    params:
+        targets=lambda wildcards: PLAN.targets_table(),
+        rejected=lambda wildcards: PLAN.rejected_table(),
+    run:
+        from snakefold.common.atomic import atomic_write_text
+
+        atomic_write_text(output.targets, params.targets)
+        atomic_write_text(output.rejected, params.rejected)
 
 
 rule query_fasta:
     output:
-        query_fasta_path("{seq}"),
-    params:
-        sequence=lambda wildcards: SEQUENCES[wildcards.seq],
+        PLAN.layout.query_fasta("{seq}"),
     log:
-        f"{LOGS}/query_fasta/{{seq}}.log",
+        PLAN.layout.log("query_fasta", "{seq}"),
+    localrule: True
     threads: stage_threads(config, "intake")
     resources:
         **stage_resources(config, "intake"),
+    params:
+        sequence=PLAN.query_sequence,
     run:
         from snakefold.common.atomic import atomic_write_text
 
@@ -40,18 +49,16 @@ rule query_fasta:
 
 rule target_record:
     output:
-        target_record_path("{target}"),
-    params:
-        record=lambda wildcards: target_record_document(TARGETS[wildcards.target]),
+        PLAN.layout.target_record("{target}"),
     log:
-        f"{LOGS}/target_record/{{target}}.log",
+        PLAN.layout.log("target_record", "{target}"),
+    localrule: True
     threads: stage_threads(config, "intake")
     resources:
         **stage_resources(config, "intake"),
+    params:
+        record=PLAN.target_record,
     run:
         from snakefold.common.target_record import write_target_record
 
         write_target_record(output[0], params.record)
-
-
-ALL_OUTPUTS.extend(rules.intake.output)

@@ -21,7 +21,6 @@ import numpy as np
 
 from snakefold.model import confidence
 from snakefold.model.all_atom import atom37_to_torsion_angles
-from snakefold.model.config import GlobalConfig
 from snakefold.model.heads import (
     DistogramHead,
     ExperimentallyResolvedHead,
@@ -30,6 +29,7 @@ from snakefold.model.heads import (
     PredictedLDDTHead,
     PredictedLDDTHeadConfig,
 )
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
 from snakefold.model.structure_module import StructureModule, StructureModuleConfig, TorsionAngleResNetConfig
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from snakefold.model import quaternion as quat
-from snakefold.model.config import GlobalConfig
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.invariant_point_attention import InvariantPointAttention, InvariantPointAttentionConfig
 from snakefold.model.rigid import Rigid, rotation_about_x
 from snakefold.model.structure_module import backbone_update

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from snakefold.common.residue_geometry import atom14_atom37_maps
-from snakefold.model.config import GlobalConfig
 from snakefold.model.heads import (
     DistogramHead,
     ExperimentallyResolvedHead,
@@ -26,6 +25,7 @@ from snakefold.model.heads import (
     PredictedAlignedErrorHead,
     PredictedLDDTHead,
 )
+from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.structure_module import StructureModule, StructureModuleConfig
 
 from .parity import SMALL_FIXTURE, differences, haiku_params, load_fixture, run_snakefold, structure_module_config

@@ -11,7 +11,7 @@ Processing, per AlphaFold2 (section 1.2.5-1.2.9):
 1. residue types to AlphaFold2's order; the MSA profile over all sequences;
 2. cluster centres: the query and a random sample of the other sequences, ``num_msa_clusters`` in all; the
    rest is the extra MSA (Algorithm 2's ``extra_msa``);
-3. masked-MSA corruption of the centres (:class:`~snakefold.model.config.MaskedMsaConfig`);
+3. masked-MSA corruption of the centres (:class:`~snakefold.model.hyperparameters.MaskedMsaConfig`);
 4. every extra sequence joins its nearest centre (most identical residues, gaps and unknowns not counted);
    each cluster's residue-type profile and mean deletion count include its centre;
 5. a random ``max_extra_msa`` of the extra sequences are kept;
@@ -36,7 +36,7 @@ import numpy as np
 from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.residue_geometry import atom14_atom37_maps
-from snakefold.model.config import FeatureConfig, MaskedMsaConfig
+from snakefold.model.hyperparameters import FeatureConfig, MaskedMsaConfig
 
 #: MSA token classes: 20 amino acids, unknown (20), gap (21), mask token (22).
 NUM_MSA_TOKENS = 23

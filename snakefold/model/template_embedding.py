@@ -24,8 +24,13 @@ import jax.numpy as jnp
 from snakefold.common import residue_constants as rc
 from snakefold.model.all_atom import atom37_to_torsion_angles
 from snakefold.model.attention import Attention
-from snakefold.model.config import EmbeddingsAndEvoformerConfig, GlobalConfig, TemplateConfig, TemplatePairStackConfig
 from snakefold.model.embeddings import distance_one_hot
+from snakefold.model.hyperparameters import (
+    EmbeddingsAndEvoformerConfig,
+    GlobalConfig,
+    TemplateConfig,
+    TemplatePairStackConfig,
+)
 from snakefold.model.layer_stack import LayerStack
 from snakefold.model.primitives import LayerNorm, Linear, chunk_size_for, mask_bias, update_in_chunks
 from snakefold.model.transition import Transition

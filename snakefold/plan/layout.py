@@ -1,0 +1,83 @@
+"""Where every file of a run lives: the results tree the user reads and the content-keyed cache.
+
+    {results}/<target>/...                       a target's outputs (report stage)
+    {results}/summary.tsv, targets.tsv, ...      the batch's tables
+    {results}/_logs/<stage>/...                  job logs and benchmarks
+    {results}/_work/targets/<target>.json        a target's record (its ID, description and sequence)
+    {results}/_work/<seq>/...                    per distinct sequence: predictions, ranking, relaxed models
+    {cache}/queries/<seq>.fasta                  per distinct sequence: the query of every search
+    {cache}/msa/<search>/<key>.<sto|a3m>         sealed cache entries, keyed by content
+    {cache}/templates/<key>.npz, <key>.hhr
+    {cache}/features/<key>.npz
+
+``<seq>`` is a sequence key (:func:`snakefold.common.fasta.sequence_key`), ``<key>`` a content key
+(:func:`snakefold.plan.cache.content_key`). Every path here may also be a Snakemake pattern: pass
+``"{seq}"`` for a wildcard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layout:
+    results: str
+    cache: str
+
+    @property
+    def logs(self) -> str:
+        return f"{self.results}/_logs"
+
+    @property
+    def work(self) -> str:
+        return f"{self.results}/_work"
+
+    def log(self, stage: str, name: str) -> str:
+        return f"{self.logs}/{stage}/{name}.log"
+
+    def benchmark(self, stage: str, name: str) -> str:
+        return f"{self.logs}/benchmarks/{stage}/{name}.tsv"
+
+    # the batch
+    def batch_file(self, name: str) -> str:
+        return f"{self.results}/{name}"
+
+    def target_dir(self, target: str) -> str:
+        return f"{self.results}/{target}"
+
+    def target_record(self, target: str) -> str:
+        return f"{self.work}/targets/{target}.json"
+
+    # per distinct sequence
+    def query_fasta(self, seq: str) -> str:
+        return f"{self.cache}/queries/{seq}.fasta"
+
+    def predictions(self, seq: str) -> str:
+        return f"{self.work}/{seq}/predictions"
+
+    def prediction_dir(self, seq: str, model: str) -> str:
+        return f"{self.predictions(seq)}/{model}"
+
+    def ranking(self, seq: str) -> str:
+        return f"{self.work}/{seq}/ranking.json"
+
+    def relaxed(self, seq: str, rank: int | str, suffix: str = "pdb") -> str:
+        """A relaxed model (pdb) or its energies, violations and timings (json)."""
+        return f"{self.work}/{seq}/relaxed/rank_{rank}.{suffix}"
+
+    # the cache
+    def msa_entry(self, search: str, key: str, fmt: str) -> str:
+        return f"{self.cache}/msa/{search}/{key}.{fmt}"
+
+    def template_entry(self, key: str, suffix: str) -> str:
+        return f"{self.cache}/templates/{key}.{suffix}"
+
+    def features_entry(self, key: str) -> str:
+        return f"{self.cache}/features/{key}.npz"
+
+    def verified_databases(self) -> str:
+        return f"{self.cache}/databases/verified"
+
+    def download_receipt(self, kind: str, name: str) -> str:
+        return f"{self.work}/download/{kind}/{name}.json"

@@ -1,0 +1,568 @@
+"""The plan of a run: everything the Snakefile's rules need, computed once from the validated config.
+
+:func:`plan_run` reads the batch (every input record checked), plans each stage and collects every problem
+found on the way (a database path that does not exist, a precomputed MSA of the wrong sequence, a parameter
+file that is truncated), so that all are reported at once. The rule files are declarations over the
+returned :class:`Plan`: their input functions are its methods, their values its attributes.
+
+Problems stop the run when the DAG is built, before any job: every input function of a planned rule first
+calls :meth:`Plan.stop_on_problems`, which prints them all and exits. Parsing the Snakefile never stops, so
+``snakemake --lint`` and ``--list-rules`` work before the databases exist, and a run for the download
+targets alone never sees the problems of the files it is downloading. The parameter files are checked
+only when a prediction is part of the DAG.
+
+Stages, per distinct sequence ``seq`` (targets that share a sequence share its computations):
+
+    query FASTA  -> msa_<search> (one cache entry per search)  -> templates (hhsearch from the first MSA)
+                 -> features (sequence + merged MSAs + templates) -> predict (preset x seed) -> rank -> relax
+    per target:  record -> report -> summary
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from snakefold.common.errors import SnakefoldError
+from snakefold.common.fasta import Batch, Target
+from snakefold.common.hashing import file_sha256
+from snakefold.common.target_record import target_record_document
+from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
+from snakefold.msa.formats import query_of_msa_file
+from snakefold.plan import downloads
+from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
+from snakefold.plan.cache import content_key, discard_if_invalid
+from snakefold.plan.config import validate_config
+from snakefold.plan.layout import Layout
+from snakefold.plan.model import model_runs, model_section_problems, params_problems
+from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
+from snakefold.templates.search import (
+    template_cache_parts,
+    template_database_problems,
+    template_search_identity,
+    template_settings,
+)
+
+#: Bumped when the features written for the same inputs change, so old cache entries are not reused.
+FEATURES_FORMAT = 1
+#: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.
+RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "all": lambda n: n, "none": lambda n: 0}
+#: What to run when the databases a config names are not there.
+DATABASES_HINT = ("`snakemake download --configfile <your config>` installs the databases the config needs; the "
+                  "demo's (config.yaml) are built by `scripts/demo` (`.venv/bin/python demo/make_databases.py`)")
+#: The report stage's figures; pae.png only when some preset has a PAE head.
+FIGURES = ("plddt", "coverage", "pae")
+
+
+@dataclass(frozen=True)
+class MsaEntry:
+    """One MSA of a sequence: the search's name, the file, its format and key (a precomputed file's SHA-256)."""
+
+    name: str
+    path: str
+    format: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """One msa_<search> job: the sequence it searches and the search as JSON for ``snakefold msa --spec``."""
+
+    seq: str
+    spec: str
+
+
+@dataclass(frozen=True)
+class TemplateJob:
+    """One templates job: the sequence, the MSA hhsearch starts from (None: the sequence alone), key parts."""
+
+    seq: str
+    query_msa: str | None
+    parts: str
+
+
+@dataclass(frozen=True)
+class FeatureJob:
+    """One features job: the sequence and its spec for ``snakefold features --spec``."""
+
+    seq: str
+    spec: str
+
+
+@dataclass
+class Plan:
+    config: dict
+    layout: Layout
+    batch: Batch
+    problems: list[str] = field(default_factory=list)
+    msa: MsaPlan | None = None
+    #: seq -> its MSAs in merge order ([] for single_sequence)
+    msa_entries: dict[str, list[MsaEntry]] = field(default_factory=dict)
+    #: search cache key -> the job that makes it
+    search_jobs: dict[str, SearchJob] = field(default_factory=dict)
+    #: seq -> template cache key; key -> job
+    template_keys: dict[str, str] = field(default_factory=dict)
+    template_jobs: dict[str, TemplateJob] = field(default_factory=dict)
+    template_arguments: list[str] = field(default_factory=list)
+    #: seq -> features cache key; key -> job
+    feature_keys: dict[str, str] = field(default_factory=dict)
+    feature_jobs: dict[str, FeatureJob] = field(default_factory=dict)
+    #: target name -> its regression.targets entry
+    regression_targets: dict[str, dict] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------------------------------------- batch
+    @functools.cached_property
+    def targets(self) -> dict[str, Target]:
+        return {target.name: target for target in self.batch.targets}
+
+    @property
+    def sequences(self) -> dict[str, str]:
+        """seq -> sequence, one entry per distinct sequence."""
+        return self.batch.sequences
+
+    @property
+    def input_files(self) -> list[str]:
+        return sorted({target.path for target in self.batch.targets}
+                      | {problem.path for problem in self.batch.errors if problem.line})
+
+    def target_wildcard(self) -> str:
+        """The {target} wildcard's regular expression: exactly the targets of this batch."""
+        return "|".join(re.escape(name) for name in self.targets) or "(?!)"
+
+    def target_record(self, wildcards) -> dict:
+        self.stop_on_problems()
+        return target_record_document(self.targets[wildcards.target])
+
+    def query_sequence(self, wildcards) -> str:
+        self.stop_on_problems()
+        return self.sequences[wildcards.seq]
+
+    def targets_table(self) -> str:
+        """targets.tsv: every accepted target with its sequence key, file and line."""
+        return targets_tsv(self.batch.targets)
+
+    def rejected_table(self) -> str:
+        """rejected.tsv: every refused record with its file, line and reason."""
+        return rejected_tsv(self.batch.errors)
+
+    def intake_inputs(self, wildcards=None) -> list[str]:
+        """The FASTA files the batch was read from (intake writes its tables from this plan)."""
+        self.stop_on_problems()
+        return self.input_files
+
+    # ------------------------------------------------------------------------------------------- problems
+    def stop_on_problems(self) -> None:
+        """Print every problem of the plan and exit, before any job runs."""
+        if self.problems:
+            print(f"snakefold: {chr(10).join(self.problems)}", file=sys.stderr)
+            raise SystemExit(1)
+
+    # ----------------------------------------------------------------------------------------------- MSAs
+    def msa_query(self, wildcards) -> str:
+        self.stop_on_problems()
+        return self.layout.query_fasta(self.search_jobs[wildcards.key].seq)
+
+    def msa_spec(self, wildcards) -> str:
+        return self.search_jobs[wildcards.key].spec
+
+    def search_length(self, wildcards) -> int:
+        return len(self.sequences[self.search_jobs[wildcards.key].seq])
+
+    # ------------------------------------------------------------------------------------------ templates
+    @property
+    def templates_enabled(self) -> bool:
+        return bool(self.config["templates"]["enabled"])
+
+    def template_features(self, seq: str) -> str | None:
+        """The template features of ``seq``; None when the template stage is off (zero templates)."""
+        return self.layout.template_entry(self.template_keys[seq], "npz") if self.templates_enabled else None
+
+    def template_inputs(self, wildcards) -> dict[str, Any]:
+        self.stop_on_problems()
+        job = self.template_jobs[wildcards.tkey]
+        return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
+
+    def template_query_msa_arguments(self, wildcards) -> list[str]:
+        query_msa = self.template_jobs[wildcards.tkey].query_msa
+        return ["--query-msa", query_msa] if query_msa else []
+
+    def template_parts(self, wildcards) -> str:
+        return self.template_jobs[wildcards.tkey].parts
+
+    def template_length(self, wildcards) -> int:
+        return len(self.sequences[self.template_jobs[wildcards.tkey].seq])
+
+    def all_template_features(self, wildcards=None) -> list[str]:
+        self.stop_on_problems()
+        return [self.template_features(seq) for seq in self.template_keys]
+
+    # ------------------------------------------------------------------------------------------- features
+    def features(self, seq: str) -> str:
+        return self.layout.features_entry(self.feature_keys[seq])
+
+    def feature_inputs(self, wildcards) -> list[str]:
+        self.stop_on_problems()
+        spec = json.loads(self.feature_jobs[wildcards.fkey].spec)
+        return [entry["path"] for entry in spec["msas"]] + ([spec["templates"]] if spec["templates"] else [])
+
+    def feature_spec(self, wildcards) -> str:
+        return self.feature_jobs[wildcards.fkey].spec
+
+    def feature_length(self, wildcards) -> int:
+        return len(self.sequences[self.feature_jobs[wildcards.fkey].seq])
+
+    def all_features(self, wildcards=None) -> list[str]:
+        self.stop_on_problems()
+        return [self.features(seq) for seq in self.feature_keys]
+
+    # ---------------------------------------------------------------------------------------------- model
+    @property
+    def model_section(self) -> dict:
+        return self.config["model"]
+
+    @functools.cached_property
+    def model_names(self) -> list[str]:
+        """The '<preset>_seed<seed>' name of every model run, in config order."""
+        return [run.name for run in model_runs(self.model_section)]
+
+    @functools.cached_property
+    def ptm_model_names(self) -> list[str]:
+        return [run.name for run in model_runs(self.model_section) if has_ptm_head(run.preset)]
+
+    def preset_wildcard(self) -> str:
+        return "|".join(re.escape(preset) for preset in self.model_section["presets"])
+
+    @property
+    def predict_environment(self) -> str:
+        """The conda environment file of the predict stage: JAX for CUDA when jobs ask for GPUs."""
+        return "predict-cuda.yaml" if self.config["resources"]["gpu"]["count"] > 0 else "predict.yaml"
+
+    @property
+    def compilation_cache(self) -> str:
+        return self.model_section["compilation_cache_dir"] or f"{self.layout.cache}/jax"
+
+    @property
+    def length_buckets(self) -> str:
+        """model.length_buckets as `snakefold predict --length-buckets` takes them."""
+        return ",".join(str(length) for length in sorted(self.model_section["length_buckets"])) or "none"
+
+    @functools.cached_property
+    def params_dir(self) -> Path:
+        """The parameter directory, once its files are checked: a run that predicts needs them all intact."""
+        problems = params_problems(self.config)
+        if problems:
+            self.problems.extend(problems)
+            self.stop_on_problems()
+        return configured_params_dir(self.config)
+
+    def predict_inputs(self, wildcards) -> dict[str, str]:
+        self.stop_on_problems()
+        return {"features": self.features(wildcards.seq),
+                "params": str(params_path(self.params_dir, wildcards.preset))}
+
+    def sequence_length(self, wildcards) -> int:
+        return len(self.sequences[wildcards.seq])
+
+    def rank_inputs(self, wildcards) -> list[str]:
+        self.stop_on_problems()
+        return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json" for model in self.model_names]
+
+    # ---------------------------------------------------------------------------------------------- relax
+    @property
+    def relax_count(self) -> int:
+        """How many ranked models of each sequence are relaxed (relax.mode)."""
+        return RELAX_COUNTS[self.config["relax"]["mode"]](len(self.model_names))
+
+    def relaxed_models(self, seq: str) -> list[str]:
+        return [self.layout.relaxed(seq, rank) for rank in range(self.relax_count)]
+
+    def relax_inputs(self, wildcards) -> dict[str, Any]:
+        self.stop_on_problems()
+        return {"unrelaxed": [f"{self.layout.prediction_dir(wildcards.seq, model)}/unrelaxed.pdb"
+                              for model in self.model_names],
+                "ranking": self.layout.ranking(wildcards.seq)}
+
+    # --------------------------------------------------------------------------------------------- report
+    @property
+    def figures(self) -> list[str]:
+        return [figure for figure in FIGURES if figure != "pae" or self.ptm_model_names]
+
+    def report_files(self, target: str) -> list[str]:
+        """Every file the report writes for ``target``, ranking.json first (the pattern when target is '{target}')."""
+        directory = self.layout.target_dir(target)
+        return ([f"{directory}/ranking.json", f"{directory}/timings.json"]
+                + [f"{directory}/ranked_{rank}.{ext}" for rank in range(len(self.model_names)) for ext in ("pdb", "cif")]
+                + [f"{directory}/confidence_{model}.json" for model in self.model_names]
+                + [f"{directory}/pae_{model}.json" for model in self.ptm_model_names]
+                + [f"{directory}/{figure}.png" for figure in self.figures])
+
+    def report_inputs(self, wildcards) -> dict[str, Any]:
+        self.stop_on_problems()
+        seq = self.targets[wildcards.target].seq_key
+        return {
+            "record": self.layout.target_record(wildcards.target),
+            "ranking": self.layout.ranking(seq),
+            "predictions": [f"{self.layout.prediction_dir(seq, model)}/{name}" for model in self.model_names
+                            for name in ("scores.json", "outputs.npz", "unrelaxed.pdb")],
+            "relaxed": self.relaxed_models(seq),
+            "features": self.features(seq),
+        }
+
+    def work_dir(self, target: str) -> str:
+        """The work directory of ``target``'s sequence (shared by every target with that sequence)."""
+        return f"{self.layout.work}/{self.targets[target].seq_key}"
+
+    def target_length(self, wildcards) -> int:
+        return len(self.targets[wildcards.target].sequence)
+
+    def batch_outputs(self, wildcards=None) -> list[str]:
+        """What `snakemake` with no target builds: every target's outputs and the batch's tables."""
+        self.stop_on_problems()
+        return [path for name in self.targets for path in self.report_files(name)]
+
+    def completed_targets(self, wildcards=None) -> list[str]:
+        """The outputs of every target whose outputs are all there (what `snakemake completed --report` shows)."""
+        self.stop_on_problems()
+        complete = [name for name in self.targets if all(Path(path).exists() for path in self.report_files(name))]
+        return [path for name in complete for path in self.report_files(name)]
+
+    # ----------------------------------------------------------------------------------------- regression
+    def regression_thresholds(self, target: str) -> dict:
+        return {**self.config["regression"]["thresholds"], **self.regression_targets[target].get("thresholds", {})}
+
+    def regression_wildcard(self) -> str:
+        return "|".join(re.escape(name) for name in self.regression_targets) or "(?!)"
+
+    def regression_reference(self, wildcards) -> list[str] | str:
+        self.stop_on_problems()
+        return self.regression_targets[wildcards.target].get("reference", [])
+
+    def regression_options(self, wildcards) -> list[str]:
+        """--reference, --chain and --golden of `snakefold regression check`, as a list of words."""
+        entry = self.regression_targets[wildcards.target]
+        return [word for key in ("reference", "chain", "golden") if key in entry for word in (f"--{key}", entry[key])]
+
+    def regression_threshold_options(self, wildcards) -> list[str]:
+        """Every threshold of the target (the schema fills them all) as `snakefold regression check` options."""
+        return [word for key, value in sorted(self.regression_thresholds(wildcards.target).items()) for word in
+                (f"--{key.replace('_', '-')}", "none" if value is None else str(float(value)))]
+
+    def golden_stamp(self, wildcards) -> str:
+        """A key of the golden directory's files: a refreshed or changed golden directory re-runs the check."""
+        golden = self.regression_targets[wildcards.target].get("golden")
+        manifest = Path(golden, "manifest.json") if golden else None
+        if not (manifest and manifest.is_file()):
+            return "absent"
+        return content_key({path.name: file_sha256(path) for path in manifest.parent.iterdir() if path.is_file()})
+
+    def regression_verdicts(self, wildcards=None) -> list[str]:
+        self.stop_on_problems()
+        return [f"{self.config['regression']['output_dir']}/targets/{name}.json" for name in self.regression_targets]
+
+    def golden_targets(self) -> list[str]:
+        return [name for name, entry in self.regression_targets.items() if "golden" in entry]
+
+    def refresh_inputs(self, wildcards=None) -> dict[str, list[str]]:
+        """The outputs and records of every regression target with golden outputs (none: a clear error)."""
+        self.stop_on_problems()
+        names = self.golden_targets()
+        if not names:
+            self.problems.append("regression_refresh: no entry of the config key 'regression.targets' has a 'golden' "
+                                 "directory to write")
+            self.stop_on_problems()
+        return {"rankings": [f"{self.layout.target_dir(name)}/ranking.json" for name in names],
+                "records": [self.layout.target_record(name) for name in names]}
+
+    # ------------------------------------------------------------------------------------------ downloads
+    @functools.cached_property
+    def downloads(self) -> dict[str, dict[str, downloads.Planned]]:
+        """kind ("params", "database") -> item name -> what to install where; stops on the plan's problems.
+
+        Computed only when a download rule is part of the DAG, so that no other run depends on it."""
+        try:
+            planned, problems = downloads.download_plan(self.config)
+        except SnakefoldError as error:
+            planned, problems = [], [str(error)]
+        if problems:
+            print(f"snakefold: {chr(10).join(problems)}", file=sys.stderr)
+            raise SystemExit(1)
+        return {"params": {p.item.name: p for p in planned if p.item.kind == "parameter set"},
+                "database": {p.item.name: p for p in planned if p.item.kind == "database"}}
+
+    def download_receipts(self, wildcards=None) -> list[str]:
+        return [self.layout.download_receipt(kind, name) for kind, items in self.downloads.items() for name in items]
+
+    def params_destination(self, wildcards) -> str:
+        return str(self.downloads["params"][wildcards.name].directory)
+
+    def database_destination(self, wildcards) -> str:
+        return str(self.downloads["database"][wildcards.name].path)
+
+    @property
+    def download_options(self) -> list[str]:
+        return downloads.command_options(self.config["download"])
+
+
+def plan_run(config: dict, *, main_process: bool = True) -> Plan:
+    """Validate ``config`` (filling its defaults), read the batch and plan every stage.
+
+    Only the ``main_process`` (Snakemake's, not a job's) removes cache entries that cannot be trusted (jobs
+    read entries that other jobs are writing) and prints notices for the user on stderr (intake warnings,
+    removed cache entries). A config that does not validate raises :class:`SnakefoldError`.
+    """
+    validate_config(config)
+
+    def notify(message: str) -> None:
+        if main_process:
+            print(f"snakefold: {message}", file=sys.stderr)
+
+    layout = Layout(config["results_dir"], config["cache_dir"])
+    plan = Plan(config, layout, batch_from_config(config))
+    _check_batch(plan, notify)
+
+    def entry(path: str) -> str:
+        if main_process:
+            reason = discard_if_invalid(path)
+            if reason is not None:
+                notify(f"cache entry {path} was removed, {reason}; it is computed again")
+        return path
+
+    _plan_msas(plan, entry)
+    if plan.templates_enabled:
+        _plan_templates(plan, entry)
+    _plan_features(plan, entry)
+    plan.problems.extend(model_section_problems(config))
+    _plan_regression(plan)
+    return plan
+
+
+def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
+    on_invalid = plan.config["on_invalid"]
+    summary = intake_report(plan.batch, on_invalid)
+    if plan.batch.errors and on_invalid == "fail":
+        plan.problems.append(summary)
+    elif summary:
+        notify(summary)
+    if not plan.batch.targets and not plan.problems:
+        plan.problems.append("no valid target is left to predict")
+
+
+def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
+    config, layout = plan.config, plan.layout
+    plan.msa = msa = msa_plan(config)
+    plan.problems.extend(msa.problems)
+    missing_databases = database_problems(msa, verified_dir=layout.verified_databases())
+    plan.problems.extend(missing_databases)
+    if missing_databases:
+        plan.problems.append(DATABASES_HINT)
+    if msa.mode == "precomputed":
+        if not msa.problems:
+            _plan_precomputed(plan)
+        return
+    versions = {}
+    for tool in sorted({search.tool for search in msa.searches}):
+        try:
+            versions[tool] = TOOL_VERSIONS[tool]()
+        except SnakefoldError as error:
+            plan.problems.append(f"msa.mode '{msa.mode}' with databases.preset '{msa.preset}' needs {tool}: {error}")
+    if plan.problems or msa.mode == "single_sequence":
+        return
+    fingerprints = {search.name: search.fingerprints() for search in msa.searches}
+    for seq, sequence in plan.sequences.items():
+        plan.msa_entries[seq] = []
+        for search in msa.searches:
+            key = content_key(search.key_parts(sequence, versions[search.tool], fingerprints[search.name]))
+            path = entry(layout.msa_entry(search.name, key, search.output_format))
+            plan.msa_entries[seq].append(MsaEntry(search.name, path, search.output_format, key))
+            plan.search_jobs[key] = SearchJob(seq, json.dumps(search.to_spec(), sort_keys=True))
+
+
+def _plan_precomputed(plan: Plan) -> None:
+    """The first target's file of each sequence, keyed by its SHA-256."""
+    for target in plan.targets.values():
+        if target.seq_key in plan.msa_entries:
+            continue
+        try:
+            path = precomputed_msa_file(plan.msa.precomputed_dir, target.name)
+            searched = query_of_msa_file(path)
+        except SnakefoldError as error:
+            plan.problems.append(str(error))
+            continue
+        if searched != target.sequence:
+            plan.problems.append(
+                f"target '{target.name}': the first row of {path} is not the target's sequence (it has "
+                f"{len(searched)} residues starting {searched[:20]!r}; the target {len(target.sequence)} starting "
+                f"{target.sequence[:20]!r}); config key 'msa.precomputed_dir'")
+            continue
+        fmt = "a3m" if path.suffix == ".a3m" else "sto"
+        plan.msa_entries[target.seq_key] = [MsaEntry("precomputed", str(path), fmt, file_sha256(path))]
+
+
+def _plan_templates(plan: Plan, entry: Callable[[str], str]) -> None:
+    """hhsearch from each sequence's first MSA (UniRef90's in AlphaFold2's presets), or from the sequence alone."""
+    plan.problems.extend(template_database_problems(plan.config, verified_dir=plan.layout.verified_databases()))
+    if plan.problems:
+        return  # the run stops before any job; MSA entries may be unplanned
+    try:
+        settings = template_settings(plan.config)
+        identity = template_search_identity(settings)
+    except SnakefoldError as error:
+        plan.problems.append(f"template search: {error}")
+        return
+    filters = settings.filters
+    arguments = ["--database", settings.database, "--mmcif-dir", settings.mmcif_dir,
+                 "--obsolete", settings.obsolete, "--max-template-date", filters.max_template_date.isoformat(),
+                 "--max-hits", filters.max_hits, "--max-subsequence-ratio", filters.max_subsequence_ratio,
+                 "--min-align-ratio", filters.min_align_ratio, "--min-template-length", filters.min_template_length]
+    for name, value in sorted(settings.hhsearch_options.items()):
+        arguments += ["--hhsearch-option", f"{name}={value}"]
+    plan.template_arguments = [str(argument) for argument in arguments]
+    for seq, sequence in plan.sequences.items():
+        msas = plan.msa_entries.get(seq, [])
+        query_msa, query_msa_key = (msas[0].path, msas[0].key) if msas else (None, None)
+        parts = template_cache_parts(sequence, identity, query_msa_key=query_msa_key)
+        key = content_key(parts)
+        plan.template_keys[seq] = key
+        plan.template_jobs[key] = TemplateJob(seq, query_msa, json.dumps(parts, sort_keys=True))
+        entry(plan.layout.template_entry(key, "npz"))
+        entry(plan.layout.template_entry(key, "hhr"))
+
+
+def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
+    """One content-keyed entry per sequence: the sequence, its MSAs' keys in merge order, its templates."""
+    if plan.problems:
+        return  # the run stops before any job; MSA or template entries may be unplanned
+    for seq, sequence in plan.sequences.items():
+        msas = plan.msa_entries.get(seq, [])
+        templates = plan.template_features(seq)
+        parts = {"kind": "features", "format": FEATURES_FORMAT, "sequence": sequence, "description": seq,
+                 "msas": [[msa.name, msa.key] for msa in msas],
+                 "templates": Path(templates).name if templates else None}
+        key = content_key(parts)
+        spec = {"sequence": sequence, "description": seq, "templates": templates, "parts": parts,
+                "msas": [{"name": msa.name, "path": msa.path, "format": msa.format} for msa in msas]}
+        plan.feature_keys[seq] = key
+        plan.feature_jobs[key] = FeatureJob(seq, json.dumps(spec, sort_keys=True))
+        entry(plan.layout.features_entry(key))
+
+
+def _plan_regression(plan: Plan) -> None:
+    for index, target in enumerate(plan.config["regression"]["targets"]):
+        key, name = f"regression.targets[{index}]", target["target"]
+        if name not in plan.targets:
+            plan.problems.append(f"config key '{key}.target': '{name}' is not a target of this batch "
+                                 f"(targets: {', '.join(plan.targets) or 'none'})")
+        elif name in plan.regression_targets:
+            plan.problems.append(f"config key '{key}.target': '{name}' is listed twice in regression.targets")
+        if "reference" not in target and "golden" not in target:
+            plan.problems.append(f"config key '{key}': give 'reference' (a structure), 'golden' (a directory of "
+                                 "golden outputs) or both")
+        if "reference" in target and not Path(target["reference"]).exists():
+            plan.problems.append(f"config key '{key}.reference': reference structure '{target['reference']}' "
+                                 "does not exist")
+        plan.regression_targets[name] = target
