@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "compare": "compare a model with a reference structure",
     "report": "write a target's user-facing outputs",
     "summary": "write the batch summary",
+    "verify": "check every target's files against its SHA256SUMS",
     "regression": "check predictions against references and golden outputs",
     "download": "download and verify one parameter set or database",
     "check-install": "report which parameters and databases are present",

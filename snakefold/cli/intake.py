@@ -9,6 +9,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import NONSTANDARD_POLICIES, load_batch
 from snakefold.plan.batch import intake_report, write_rejected_tsv, write_targets_tsv
 from snakefold.plan.config import schema_defaults
+from snakefold.plan.layout import BATCH_FILES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    batch = load_batch(args.inputs, args.min_length, args.max_length, args.nonstandard_residues)
+    batch = load_batch(args.inputs, args.min_length, args.max_length, args.nonstandard_residues,
+                       reserved_names=BATCH_FILES)
     report = intake_report(batch, args.on_invalid)
     if batch.errors and args.on_invalid == "fail":
         raise SnakefoldError(report)

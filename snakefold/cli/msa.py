@@ -5,8 +5,9 @@ entry's path, ``<cache_dir>/msa/<search>/<key>.<sto|a3m>``. The job:
 
 1. checks that the tool's version and the databases' fingerprints are still those the key was made of
    (a database rebuilt while the workflow ran would otherwise be stored under a stale key);
-2. runs the tool (jackhmmer, hhblits or mmseqs2) in a scratch directory beside the entry, its messages
-   appended to ``--log``;
+2. runs the tool (jackhmmer, hhblits or mmseqs2) in a scratch directory in the job's temporary directory
+   (``$TMPDIR``, which Snakemake sets from the ``tmpdir`` resource; never in the cache, where a killed job
+   would leave it), its messages appended to ``--log``;
 3. keeps the first ``max_hits`` rows of the MSA (query included: AlphaFold2's per-database hit limit);
 4. checks that the MSA's first row is the query, writes the entry atomically and seals it with its key's
    parts (:func:`snakefold.plan.cache.seal`).
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from snakefold.common.atomic import atomic_write
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.fasta import read_query_fasta
 from snakefold.msa.formats import query_of_msa_file, truncate_stockholm
 from snakefold.plan.cache import content_key, seal
 from snakefold.plan.msa import TOOL_VERSIONS, MsaSearch
@@ -35,15 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout-minutes", type=float, required=True,
                         help="stop the tool after this long (the job's runtime budget)")
     parser.add_argument("--log", required=True, help="the tools' messages are appended here")
-
-
-def read_query(path: str | Path) -> str:
-    """The one sequence of a query FASTA file."""
-    lines = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
-    headers = [line for line in lines if line.startswith(">")]
-    if len(headers) != 1 or not lines[0].startswith(">"):
-        raise SnakefoldError(f"{path}: a query FASTA file holds exactly one record, found {len(headers)}")
-    return "".join(line for line in lines[1:]).upper()
 
 
 def key_parts_now(search: MsaSearch, sequence: str) -> dict:
@@ -100,13 +93,13 @@ def store_result(search: MsaSearch, raw_output: Path, output: Path, sequence: st
 def run(args: argparse.Namespace) -> int:
     search = MsaSearch.from_spec(json.loads(args.spec))
     output, log = Path(args.output), Path(args.log)
-    sequence = read_query(args.query)
+    sequence = read_query_fasta(args.query)
     parts = key_parts_now(search, sequence)
     if content_key(parts) != output.name.split(".")[0]:
         raise SnakefoldError(f"search '{search.name}': the tool or a database changed after the workflow was planned "
                              f"(the result would no longer match its cache key {output.name}); run snakemake again")
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"snakefold-msa-{output.name}.") as scratch:
         raw_output = Path(scratch, f"raw.{search.output_format}")
         run_search(search, Path(args.query), raw_output, Path(scratch), args.threads, 60.0 * args.timeout_minutes,
                    log)

@@ -3,8 +3,12 @@
 The model is either given directly (``snakefold relax unrelaxed.pdb ...``) or picked from a ranking
 (``--ranking ranking.json --rank I --predictions DIR``: the I-th model of ``order``, counted from 0, read
 from ``DIR/<model>/unrelaxed.pdb``), as the workflow's relax rule does. Settings default to the ``relax``
-section of the config schema (workflow/schemas/relax.schema.yaml). A relaxation that fails on every
-attempt exits with status 1 and a message naming the model; nothing is written then.
+section of the config schema (workflow/schemas/relax.schema.yaml).
+
+A minimisation that fails on every attempt (AlphaFold2's "Minimization failed after 100 attempts") does not
+fail the job: the unrelaxed model is written as the output, with a REMARK saying why, and the metrics JSON
+says ``"relaxed": false`` with the reason (``failure``); the report ranks and writes that model as
+unrelaxed. Any other error (an unreadable model, a wrong ranking) fails the job with its message.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
@@ -20,7 +25,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import from_structure_file, to_pdb
 from snakefold.plan.config import schema_defaults
 from snakefold.relax.platforms import PLATFORM_PREFERENCE
-from snakefold.relax.relax import RelaxSettings, relax_protein
+from snakefold.relax.relax import RelaxationError, RelaxSettings, relax_protein
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
         raise SnakefoldError("give the unrelaxed model as INPUT, or --ranking, --rank and --predictions")
     settings = _settings(args)
     unrelaxed = from_structure_file(path)
+    started = time.perf_counter()
     try:
         result = relax_protein(unrelaxed, settings)
+    except RelaxationError as error:
+        _keep_unrelaxed(args, model_name, path, unrelaxed, f"relaxation failed: {error}", started)
+        return 0
     except SnakefoldError as error:
         raise SnakefoldError(f"model {model_name} ({path}): {error}") from None
     metrics = result.metrics
@@ -79,11 +88,23 @@ def run(args: argparse.Namespace) -> int:
     remarks = (f"relaxed by snakefold: amber99sb, {metrics['platform']}, model {model_name}"[:69],
                "B-factor column as in the unrelaxed model (pLDDT for predictions)")
     atomic_write_text(args.output, to_pdb(result.relaxed, remarks=remarks))
-    atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": str(args.output),
-                                     **metrics})
+    atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": True,
+                                     "output": str(args.output), **metrics})
     logging.getLogger("snakefold.relax").info(
         "model %s: energy %.1f -> %.1f kcal/mol, heavy-atom RMSD %.3f A, violating residues %d -> %d, %.1f s",
         model_name, metrics["initial_energy_kcal_per_mol"], metrics["final_energy_kcal_per_mol"],
         metrics["heavy_atom_rmsd_to_unrelaxed_angstrom"], metrics["violations_before"]["violating_residues"],
         after, metrics["wall_time_s"])
     return 0
+
+
+def _keep_unrelaxed(args: argparse.Namespace, model_name: str, path: Path, unrelaxed, failure: str,
+                    started: float) -> None:
+    """Write the unrelaxed model as the output, and metrics that say relaxation failed and why."""
+    remarks = (f"NOT relaxed by snakefold: model {model_name}"[:69], failure[:69],
+               "B-factor column as in the unrelaxed model (pLDDT for predictions)")
+    atomic_write_text(args.output, to_pdb(unrelaxed, remarks=remarks))
+    atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": False,
+                                     "output": str(args.output), "failure": failure,
+                                     "wall_time_s": round(time.perf_counter() - started, 3)})
+    logging.getLogger("snakefold.relax").warning("model %s: %s; the unrelaxed model is kept", model_name, failure)

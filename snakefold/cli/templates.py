@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from snakefold.common.atomic import atomic_save_npz, atomic_write_text
-from snakefold.common.errors import SnakefoldError
+from snakefold.common.fasta import read_query_fasta
 from snakefold.plan.cache import seal
 from snakefold.plan.config import schema_defaults
 from snakefold.templates.search import TemplateSettings, search_templates, template_filters
@@ -49,22 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seal-parts", help="JSON of the cache key's parts: seal --output and --hhr as cache entries")
 
 
-def _read_query(path: str) -> str:
-    try:
-        lines = Path(path).read_text(encoding="ascii").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise SnakefoldError(f"cannot read the query FASTA {path}: {error}") from error
-    headers = [line for line in lines if line.startswith(">")]
-    if len(headers) != 1:
-        raise SnakefoldError(f"{path}: expected one FASTA record, found {len(headers)}")
-    sequence = "".join(line.strip() for line in lines if not line.startswith(">")).upper()
-    if not sequence.isalpha():
-        raise SnakefoldError(f"{path}: the query sequence holds characters other than letters")
-    return sequence
-
-
 def run(args: argparse.Namespace) -> int:
-    sequence = _read_query(args.query_fasta)
+    sequence = read_query_fasta(args.query_fasta)
     options = dict(args.hhsearch_option) if args.hhsearch_option else schema_defaults("templates")["hhsearch_options"]
     filters = template_filters({
         "max_template_date": args.max_template_date, "max_hits": args.max_hits,

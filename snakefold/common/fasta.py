@@ -41,11 +41,10 @@ from typing import Iterable, Literal
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from snakefold.common import residue_constants
+from snakefold.common.errors import SnakefoldError
 
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fsa", ".seq")
 MAX_NAME_LENGTH = 64
-#: Names of the batch's own outputs at the top of the results directory; no target may take them.
-RESERVED_NAMES = frozenset({"summary.tsv", "rejected.tsv", "targets.tsv", "report.html"})
 
 NonstandardPolicy = Literal["map", "unknown", "reject"]
 NONSTANDARD_POLICIES: dict[str, dict[str, str]] = {
@@ -122,6 +121,21 @@ def target_name(record_id: str) -> str:
         digest = hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8]
         name = f"{name[:MAX_NAME_LENGTH - 9].rstrip('._-')}_{digest}"
     return name
+
+
+def read_query_fasta(path: str | Path) -> str:
+    """The sequence of a query FASTA file (one record of letters, as the workflow writes it for each search)."""
+    try:
+        lines = [line.strip() for line in Path(path).read_text(encoding="ascii").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise SnakefoldError(f"cannot read the query FASTA {path}: {error}") from error
+    headers = [line for line in lines if line.startswith(">")]
+    if len(headers) != 1 or not lines[0].startswith(">"):
+        raise SnakefoldError(f"{path}: a query FASTA file holds exactly one record, found {len(headers)}")
+    sequence = "".join(lines[1:]).upper()
+    if not sequence.isalpha():
+        raise SnakefoldError(f"{path}: the query sequence holds characters other than letters")
+    return sequence
 
 
 def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], list[Problem]]:
@@ -220,10 +234,6 @@ def read_records(path: Path, nonstandard: NonstandardPolicy = "map") -> tuple[li
             problems.append(Problem(where, header_line, record_id, "the ID has no letter or digit left to "
                                     "name the target after making it filesystem-safe; rename the record"))
             continue
-        if name.lower() in RESERVED_NAMES:
-            problems.append(Problem(where, header_line, record_id, f"the target name '{name}' is reserved for "
-                                    "the batch's own outputs; rename the record"))
-            continue
         if name != record_id:
             problems.append(Problem(where, header_line, record_id, f"{_describe_unsafe(record_id)}; the target "
                                     f"is named '{name}'", severity="warning"))
@@ -293,8 +303,12 @@ def _describe_unsafe(record_id: str) -> str:
 
 
 def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
-               nonstandard: NonstandardPolicy = "map") -> Batch:
-    """Read and validate every input; return the accepted targets and every problem found."""
+               nonstandard: NonstandardPolicy = "map", reserved_names: Iterable[str] = ()) -> Batch:
+    """Read and validate every input; return the accepted targets and every problem found.
+
+    ``reserved_names`` are the batch's own files beside the target directories (summary.tsv, ...): no
+    target may take one (compared without case)."""
+    reserved = {name.lower() for name in reserved_names}
     batch = Batch()
     files, problems = expand_inputs(inputs)
     batch.errors.extend(problems)
@@ -305,7 +319,7 @@ def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
         batch.errors.extend(p for p in problems if p.severity == "error")
         batch.warnings.extend(p for p in problems if p.severity == "warning")
         for target in targets:
-            problem = _batch_problem(target, by_id, by_name, min_length, max_length)
+            problem = _batch_problem(target, by_id, by_name, min_length, max_length, reserved)
             if problem is not None:
                 batch.errors.append(problem)
                 continue
@@ -319,11 +333,14 @@ def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
 
 
 def _batch_problem(target: Target, by_id: dict[str, Target], by_name: dict[str, Target],
-                   min_length: int, max_length: int) -> Problem | None:
-    """A problem of ``target`` relative to the batch (length limits, duplicate IDs and names) or None."""
+                   min_length: int, max_length: int, reserved: set[str]) -> Problem | None:
+    """A problem of ``target`` relative to the batch (length limits, reserved, duplicate IDs and names) or None."""
     def problem(reason: str) -> Problem:
         return Problem(target.path, target.line, target.record_id, reason)
 
+    if target.name.lower() in reserved:
+        return problem(f"the target name '{target.name}' is reserved: it is one of the batch's own files "
+                       f"({', '.join(sorted(reserved))}); rename the record")
     length = len(target.sequence)
     if length < min_length:
         return problem(f"the sequence has {length} residues, fewer than min_length ({min_length})")

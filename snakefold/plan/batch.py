@@ -14,6 +14,7 @@ from typing import Iterable
 
 from snakefold.common.atomic import atomic_write_text
 from snakefold.common.fasta import Batch, Problem, Target, load_batch
+from snakefold.plan.layout import BATCH_FILES
 
 TARGET_COLUMNS = ("target", "record_id", "seq_key", "length", "file", "line", "description")
 REJECTED_COLUMNS = ("target", "file", "line", "reason")
@@ -21,7 +22,7 @@ REJECTED_COLUMNS = ("target", "file", "line", "reason")
 
 def batch_from_config(config: dict) -> Batch:
     return load_batch(config["inputs"], config["min_length"], config["max_length"],
-                      config["nonstandard_residues"])
+                      config["nonstandard_residues"], reserved_names=BATCH_FILES)
 
 
 def intake_report(batch: Batch, on_invalid: str) -> str:

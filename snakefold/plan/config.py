@@ -114,6 +114,15 @@ def config_problems(config: dict, schema_path: Path = CONFIG_SCHEMA) -> list[str
     return [message for error in errors for message in _explain(error)]
 
 
+def contradictions(config: dict) -> list[str]:
+    """Keys that are each valid but contradict each other (checked once the schema's defaults are filled)."""
+    problems = []
+    if config["min_length"] > config["max_length"]:
+        problems.append(f"config keys 'min_length' ({config['min_length']}) and 'max_length' ({config['max_length']}) "
+                        "contradict each other: no sequence can be at least the one and at most the other")
+    return problems
+
+
 def validate_config(config: dict, schema_path: Path = CONFIG_SCHEMA) -> dict:
     """Check ``config`` and fill in the schema's defaults in place; raise with every problem listed."""
     from snakemake.exceptions import WorkflowError
@@ -126,6 +135,8 @@ def validate_config(config: dict, schema_path: Path = CONFIG_SCHEMA) -> dict:
             _validator(schema_path, fill_defaults=True).validate(config)
         except (WorkflowError, jsonschema.ValidationError) as error:
             problems = [str(error)]
+    if not problems and schema_path == CONFIG_SCHEMA:
+        problems = contradictions(config)
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise SnakefoldError(f"the configuration has {len(problems)} problem(s):\n{listing}")

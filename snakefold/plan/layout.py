@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The batch's own files at the top of the results directory, beside the target directories: no target may
+#: be named after one (intake refuses it).
+BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html")
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -41,6 +45,8 @@ class Layout:
 
     # the batch
     def batch_file(self, name: str) -> str:
+        if name not in BATCH_FILES:
+            raise ValueError(f"{name} is not one of the batch's files {BATCH_FILES}")
         return f"{self.results}/{name}"
 
     def target_dir(self, target: str) -> str:

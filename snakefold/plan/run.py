@@ -295,8 +295,9 @@ class Plan:
     def report_files(self, target: str) -> list[str]:
         """Every file the report writes for ``target``, ranking.json first (the pattern when target is '{target}')."""
         directory = self.layout.target_dir(target)
-        return ([f"{directory}/ranking.json", f"{directory}/timings.json"]
-                + [f"{directory}/ranked_{rank}.{ext}" for rank in range(len(self.model_names)) for ext in ("pdb", "cif")]
+        return ([f"{directory}/ranking.json", f"{directory}/timings.json", f"{directory}/SHA256SUMS"]
+                + [f"{directory}/ranked_{rank}.{ext}"
+                   for rank in range(len(self.model_names)) for ext in ("pdb", "cif")]
                 + [f"{directory}/confidence_{model}.json" for model in self.model_names]
                 + [f"{directory}/pae_{model}.json" for model in self.ptm_model_names]
                 + [f"{directory}/{figure}.png" for figure in self.figures])
@@ -449,7 +450,7 @@ def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
     elif summary:
         notify(summary)
     if not plan.batch.targets and not plan.problems:
-        plan.problems.append("no valid target is left to predict")
+        notify("no valid target is left to predict: the run writes rejected.tsv and the summary only")
 
 
 def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:

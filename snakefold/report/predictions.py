@@ -13,7 +13,6 @@ stage that wrote it, and the message must lead there.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.intermediates import read_intermediate_json, read_intermediate_npz
 
 SCORE_KEYS = ("model", "preset", "seed", "mean_plddt", "ptm", "ranking_confidence", "plddt",
               "max_predicted_aligned_error", "num_recycles", "params", "timings")
@@ -32,13 +32,7 @@ RELAXED_NAME = re.compile(r"^rank_(\d+)\.pdb$")
 
 
 def read_json(path: Path, what: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise SnakefoldError(f"{path}: {what} is missing") from None
-    except ValueError as error:
-        raise SnakefoldError(f"{path}: {what} is not valid JSON ({error})") from None
+    return read_intermediate_json(path, what)
 
 
 def _require_keys(document: Any, keys: tuple[str, ...], path: Path, what: str) -> None:
@@ -124,12 +118,12 @@ def load_model(model_dir: str | Path, sequence_length: int) -> ModelPrediction:
         raise SnakefoldError(f"{scores_path}: 'plddt' values must lie in [0, 100]")
     pae, max_pae = None, None
     if scores["ptm"] is not None:
-        with np.load(model_dir / "outputs.npz", allow_pickle=False) as outputs:
-            if "predicted_aligned_error" not in outputs:
-                raise SnakefoldError(f"{model_dir / 'outputs.npz'}: a pTM model's outputs lack "
-                                     "'predicted_aligned_error'")
-            pae = np.asarray(outputs["predicted_aligned_error"], dtype=np.float64)
-            max_pae = float(outputs["max_predicted_aligned_error"])
+        outputs = read_intermediate_npz(model_dir / "outputs.npz", "the outputs of a model run")
+        if "predicted_aligned_error" not in outputs:
+            raise SnakefoldError(f"{model_dir / 'outputs.npz'}: a pTM model's outputs lack "
+                                 "'predicted_aligned_error'")
+        pae = np.asarray(outputs["predicted_aligned_error"], dtype=np.float64)
+        max_pae = float(outputs["max_predicted_aligned_error"])
         if pae.shape != (sequence_length, sequence_length):
             raise SnakefoldError(f"{model_dir / 'outputs.npz'}: 'predicted_aligned_error' has shape {pae.shape}, "
                                  f"not ({sequence_length}, {sequence_length})")
@@ -138,11 +132,11 @@ def load_model(model_dir: str | Path, sequence_length: int) -> ModelPrediction:
 
 def atom_arrays(model: ModelPrediction) -> tuple[np.ndarray, np.ndarray]:
     """``final_atom_positions`` [L, 37, 3] and ``final_atom_mask`` [L, 37] of a model run (float64)."""
-    with np.load(model.outputs_npz, allow_pickle=False) as outputs:
-        for key in (ATOM_POSITIONS, ATOM_MASK):
-            if key not in outputs:
-                raise SnakefoldError(f"{model.outputs_npz}: the key '{key}' is missing")
-        return np.asarray(outputs[ATOM_POSITIONS], np.float64), np.asarray(outputs[ATOM_MASK], np.float64)
+    outputs = read_intermediate_npz(model.outputs_npz, "the outputs of a model run")
+    for key in (ATOM_POSITIONS, ATOM_MASK):
+        if key not in outputs:
+            raise SnakefoldError(f"{model.outputs_npz}: the key '{key}' is missing")
+    return np.asarray(outputs[ATOM_POSITIONS], np.float64), np.asarray(outputs[ATOM_MASK], np.float64)
 
 
 def relaxed_rank(path: str | Path) -> int:
@@ -155,10 +149,10 @@ def relaxed_rank(path: str | Path) -> int:
 
 def load_msa(features_path: str | Path) -> np.ndarray:
     """The MSA of the raw features: [N, L] HHblits alphabet ids (gap = 21), the query in row 0."""
-    with np.load(features_path, allow_pickle=False) as features:
-        if "msa" not in features:
-            raise SnakefoldError(f"{features_path}: the raw features lack the key 'msa'")
-        msa = np.asarray(features["msa"])
+    features = read_intermediate_npz(features_path, "the raw features")
+    if "msa" not in features:
+        raise SnakefoldError(f"{features_path}: the raw features lack the key 'msa'")
+    msa = np.asarray(features["msa"])
     if msa.ndim != 2 or msa.shape[0] < 1:
         raise SnakefoldError(f"{features_path}: 'msa' must be [N, L] with the query first, not shape {msa.shape}")
     return msa

@@ -6,8 +6,10 @@ instead of depending on it, and is told which jobs failed for which target:
 
 - a target named in ``failures`` is ``failed``, with the first failed job's error (the error its log ends
   with: a ``snakefold <command>: ...`` message or a Python exception) and that log's path;
-- otherwise a target whose ``{RESULTS}/<target>/ranking.json`` (the report stage writes it last) exists
-  for the target's current sequence is ``ok``, with its best model's scores;
+- otherwise a target whose ``{RESULTS}/<target>/ranking.json`` (the report stage writes it) exists
+  for the target's current sequence is ``ok``, with its best model's scores; when its files no longer match
+  the ``SHA256SUMS`` the report wrote last (or that file is absent or malformed), its ``error`` column says so
+  and points at ``snakefold verify`` (:mod:`snakefold.report.checksums`); its status stays ``ok``;
 - a record rejected at intake is ``rejected``, with the reason and ``file:line``;
 - anything else is ``incomplete`` (the run stopped first, or the target's jobs were not requested).
 
@@ -23,11 +25,14 @@ import html
 import io
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from snakefold.common.atomic import atomic_write_text
+from snakefold.common.errors import SnakefoldError
+from snakefold.report.checksums import SUMS_NAME, verify_directory
 
 COLUMNS = ("target", "length", "msa_depth", "best_model", "mean_plddt", "ptm", "relaxed", "status", "error",
            "log", "note")
@@ -36,6 +41,8 @@ STATUSES = ("ok", "failed", "rejected", "incomplete")
 CLI_ERROR = re.compile(r"^snakefold [a-z][a-z0-9-]*: \S")
 MAX_ERROR_CHARS = 600
 LOG_TAIL_BYTES = 64 * 1024
+#: How many changed files the summary names before 'and N more' (snakefold verify lists them all).
+MAX_CHANGED_SHOWN = 5
 INCOMPLETE_NOTE = ("not finished: the run stopped before this target's jobs ran (after another job failed; "
                    "--keep-going runs independent targets) or they were not requested")
 
@@ -117,6 +124,22 @@ def _read_ranking(path: Path, target: BatchTarget) -> dict | None:
     return None
 
 
+def checksum_problem(target_dir: str | Path, results_dir: str | Path) -> str:
+    """'' when the files of a target directory match its SHA256SUMS; otherwise one line saying what does not."""
+    target_dir = Path(target_dir)
+    details = f"run `snakefold verify {shlex.quote(str(results_dir))}` for details"
+    if not (target_dir / SUMS_NAME).is_file():
+        return (f"files not verifiable: no {SUMS_NAME} (the report did not finish, or predates checksums); "
+                f"re-run the report")
+    try:
+        verification = verify_directory(target_dir)
+    except SnakefoldError as error:
+        return one_line(f"files not verifiable: {error}")
+    if verification.ok:
+        return ""
+    return one_line(f"files changed since the report: {verification.describe(MAX_CHANGED_SHOWN)}; {details}")
+
+
 def summarise_batch(targets: Sequence[BatchTarget], rejected: Sequence[RejectedRecord], results_dir: str | Path,
                     failures: Mapping[str, Sequence[JobFailure]] | None = None) -> list[dict]:
     """One summary row (a dict of :data:`COLUMNS`) per target and rejected record, in input order."""
@@ -134,13 +157,18 @@ def summarise_batch(targets: Sequence[BatchTarget], rejected: Sequence[RejectedR
                 notes.append("the job failed in an earlier run and has not run since")
             if ranking is not None:
                 notes.append(f"the files in {results_dir / target.name} are from an earlier run")
+                changed = checksum_problem(results_dir / target.name, results_dir)
+                if changed:
+                    notes.append(changed)
             row.update(status="failed", error=failure.error, log=", ".join(failure.logs), note="; ".join(notes))
         elif ranking is not None:
             best = ranking["models"][0]
             row.update(status="ok", length=ranking["length"], msa_depth=ranking["msa_depth"],
                        best_model=best["model"], mean_plddt=f"{best['mean_plddt']:.2f}",
                        ptm="" if best["ptm"] is None else f"{best['ptm']:.3f}",
-                       relaxed="yes" if best["relaxed"] else "no", note=ranking["warning"] or "")
+                       relaxed="yes" if best["relaxed"] else "no",
+                       note="; ".join(filter(None, [ranking["warning"], best.get("relaxation_failure")])),
+                       error=checksum_problem(results_dir / target.name, results_dir))
         else:
             row.update(status="incomplete", note=INCOMPLETE_NOTE)
         rows.append(row)
@@ -209,6 +237,8 @@ def describe(rows: Sequence[dict], path: str | Path) -> str:
         if row["status"] in ("failed", "rejected"):
             where = f" (log: {row['log']})" if row["log"] else ""
             lines.append(f"  - {row['target']} {row['status']}: {row['error']}{where}")
+        elif row["status"] == "ok" and row["error"]:
+            lines.append(f"  - {row['target']} ok, but {row['error']}")
     notes = {row["note"] for row in rows if row["status"] == "ok" and row["note"]}
     lines.extend(f"  note: {note}" for note in sorted(notes))
     return "\n".join(lines)

@@ -8,8 +8,15 @@ own name in the titles and metadata. Written here, every file atomically:
 - ``pae_<model>.json`` (pTM models) and ``confidence_<model>.json``, AlphaFold DB formats;
 - ``plddt.png``, ``pae.png`` (when a pTM model ran), ``coverage.png``;
 - ``timings.json``;
-- ``ranking.json`` last: the order, every model's scores, parameters and files, and the warning when the
-  parameters were untrained. Its presence means the target's outputs are complete.
+- ``ranking.json``: the order, every model's scores, parameters and files, and the warning when the
+  parameters were untrained. Its presence means the target's outputs are complete;
+- ``SHA256SUMS`` after every other file: the SHA-256 of each file above, in the ``sha256sum -c`` format
+  (:mod:`snakefold.report.checksums`; ``snakefold verify`` checks it). An old one is removed before anything
+  else is written, so a directory without it is one whose report did not finish.
+
+Files of an earlier run that this run did not write (a model set that shrank, a ``pae.png`` when no pTM
+model runs any more, temporary files of a killed job) are removed; other files are left alone and
+``snakefold verify`` names them as unexpected.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
 from snakefold.common.mmcif_writer import GlobalScore, ModelRecord
 from snakefold.report import afdb, plots
+from snakefold.report.checksums import SUMS_NAME, write_checksums
 from snakefold.report.predictions import ModelPrediction, load_model, load_msa, load_sequence_ranking, relaxed_rank
 from snakefold.report.structures import write_ranked_model
 from snakefold.report.timings import collect_timings
@@ -31,6 +39,9 @@ from snakefold.report.timings import collect_timings
 UNTRAINED_WARNING = plots.UNTRAINED_WARNING
 #: Files of earlier runs that this run did not write (a model set that shrank) are removed: they match these.
 PER_MODEL_PATTERNS = ("ranked_*.pdb", "ranked_*.cif", "pae_*.json", "confidence_*.json")
+#: Other files of earlier runs removed when this run did not write them: the PAE figure (no pTM model any more)
+#: and the temporary files of atomic writes that a killed job left (``.<name>.tmp-*``).
+STALE_PATTERNS = ("pae.png", ".*.tmp-*")
 
 
 def snakefold_version() -> str:
@@ -45,14 +56,15 @@ def _compact_json(path: Path, document: object) -> None:
 
 
 def _model_record(target: Target, model: ModelPrediction, rank: int, count: int, metric: str,
-                  relaxed: bool) -> ModelRecord:
+                  relaxed: bool, relax_failure: str | None = None) -> ModelRecord:
     params = model.params
     details = [
         f"Target {target.name} (FASTA record {target.record_id}): {target.description or 'no description'}.",
         f"Model run {model.name} (preset {model.scores['preset']}, seed {model.scores['seed']}), rank {rank + 1} "
         f"of {count} by {'pTM' if metric == 'ptm' else 'mean pLDDT'}; mean pLDDT {model.mean_plddt:.2f}"
         + (f", pTM {model.ptm:.3f}" if model.ptm is not None else "") + ".",
-        "Relaxed with OpenMM." if relaxed else "Unrelaxed (as predicted).",
+        "Relaxed with OpenMM." if relaxed else
+        f"Unrelaxed (as predicted): {relax_failure}." if relax_failure else "Unrelaxed (as predicted).",
         f"Parameters: set '{params['set']}' from {params['path']}.",
         "pLDDT (0-100) per residue is in the B-factor column.",
     ]
@@ -72,10 +84,24 @@ def _model_record(target: Target, model: ModelPrediction, rank: int, count: int,
 
 
 def _remove_stale(out_dir: Path, written: set[str]) -> None:
-    for pattern in PER_MODEL_PATTERNS:
+    for pattern in PER_MODEL_PATTERNS + STALE_PATTERNS:
         for path in out_dir.glob(pattern):
-            if path.name not in written:
+            if path.name not in written and (path.is_file() or path.is_symlink()):
                 path.unlink()
+
+
+def relaxation_failure(metrics_path: Path) -> str | None:
+    """Why the relax stage kept a model unrelaxed (its metrics say ``"relaxed": false``), or None."""
+    if not metrics_path.exists():
+        return None
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SnakefoldError(f"{metrics_path}: cannot read the relax metrics ({error}); delete it and run again") \
+            from error
+    if not isinstance(metrics, dict) or metrics.get("relaxed", True) is not False:
+        return None
+    return str(metrics.get("failure") or "relaxation failed")
 
 
 def write_target_report(target: Target, work_dir: str | Path, features: str | Path, out_dir: str | Path,
@@ -98,14 +124,20 @@ def write_target_report(target: Target, work_dir: str | Path, features: str | Pa
         raise SnakefoldError(f"{relaxed_by_rank[beyond[0]]}: rank {beyond[0]} was relaxed, but only "
                              f"{len(models)} model(s) were ranked")
     untrained = ranking.untrained or any(model.untrained for model in models)
+    relax_failures = {rank: failure for rank, path in relaxed_by_rank.items()
+                      if (failure := relaxation_failure(path.with_suffix(".json"))) is not None}
+    for rank in relax_failures:
+        del relaxed_by_rank[rank]
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / SUMS_NAME).unlink(missing_ok=True)
     entries, written = [], set()
     for rank, model in enumerate(models):
         is_relaxed = rank in relaxed_by_rank
         files = {"pdb": f"ranked_{rank}.pdb", "cif": f"ranked_{rank}.cif",
                  "pae": None, "confidence": f"confidence_{model.name}.json"}
-        record = _model_record(target, model, rank, len(models), ranking.metric, is_relaxed)
+        record = _model_record(target, model, rank, len(models), ranking.metric, is_relaxed,
+                               relax_failures.get(rank))
         write_ranked_model(relaxed_by_rank.get(rank, model.unrelaxed_pdb), out_dir / files["pdb"],
                            out_dir / files["cif"], record)
         _compact_json(out_dir / files["confidence"], afdb.confidence_document(model.plddt))
@@ -121,21 +153,26 @@ def write_target_report(target: Target, work_dir: str | Path, features: str | Pa
             "max_predicted_aligned_error": model.max_predicted_aligned_error,
             "num_recycles": int(model.scores["num_recycles"]), "relaxed": is_relaxed,
             "params": dict(model.params), "files": files,
+            **({"relaxation_failure": relax_failures[rank]} if rank in relax_failures else {}),
         })
-    _remove_stale(out_dir, written)
 
     plots.plot_plddt(out_dir / "plddt.png", target.name, models, untrained, dpi)
+    written.add("plddt.png")
     if any(model.predicted_aligned_error is not None for model in models):
         plots.plot_pae(out_dir / "pae.png", target.name, models, untrained, dpi)
+        written.add("pae.png")
     msa = load_msa(features)
     if msa.shape[1] != length:
         raise SnakefoldError(f"{features}: the MSA has {msa.shape[1]} columns; the sequence has {length} residues")
     plots.plot_coverage(out_dir / "coverage.png", target.name, msa, untrained, dpi)
+    written.add("coverage.png")
+    _remove_stale(out_dir, written)
 
-    relaxed_scores = [(rank, path.with_suffix(".json")) for rank, path in relaxed_by_rank.items()
-                      if path.with_suffix(".json").exists()]
+    relaxed_scores = [(relaxed_rank(path), Path(path).with_suffix(".json")) for path in relaxed
+                      if Path(path).with_suffix(".json").exists()]
     atomic_write_json(out_dir / "timings.json", collect_timings(
         target.name, target.seq_key, models, relaxed_scores, Path(benchmark_dir) if benchmark_dir else None))
+    written.add("timings.json")
 
     document = {
         "target": target.name, "record_id": target.record_id, "description": target.description,
@@ -144,4 +181,6 @@ def write_target_report(target: Target, work_dir: str | Path, features: str | Pa
         "warning": UNTRAINED_WARNING if untrained else None, "models": entries,
     }
     atomic_write_json(out_dir / "ranking.json", document)
+    written.add("ranking.json")
+    write_checksums(out_dir, written)
     return document

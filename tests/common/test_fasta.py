@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from snakefold.common.fasta import load_batch, sequence_key, target_name
+from snakefold.common.errors import SnakefoldError
+from snakefold.common.fasta import load_batch, read_query_fasta, sequence_key, target_name
+from snakefold.plan.layout import BATCH_FILES
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 GB1 = "MTYKLILNGKTLKGETTTEAVDAATAEKVFKQYANDNGVDGEWTYDDATKTFTVTE"
@@ -189,9 +191,12 @@ def test_long_ids_stay_unique_and_stable(tmp_path):
     assert target_name(long_a) == target_name(long_a) and len(target_name(long_a)) <= 64
 
 
-def test_reserved_name(tmp_path):
-    fasta = write(tmp_path / "a.fasta", f">summary.tsv\n{GB1}\n")
-    assert "reserved" in only_error(batch_of(fasta))
+@pytest.mark.parametrize("name", [*BATCH_FILES, "Summary.HTML"])
+def test_the_batch_files_are_reserved(tmp_path, name):
+    """Every file the batch writes beside the target directories (the layout's own list), in any case."""
+    fasta = write(tmp_path / "a.fasta", f">{name} a description\n{GB1}\n")
+    batch = load_batch([str(fasta)], 10, 2500, reserved_names=BATCH_FILES)
+    assert len(batch.errors) == 1 and "reserved" in str(batch.errors[0]) and f"'{name}'" in str(batch.errors[0])
 
 
 def test_crlf_and_bom(tmp_path):
@@ -248,3 +253,15 @@ def test_identical_sequences_share_a_key(tmp_path):
     batch = batch_of(fasta)
     assert [t.seq_key for t in batch.targets] == [sequence_key(GB1), sequence_key(GB1), sequence_key(UBIQUITIN)]
     assert batch.sequences == {sequence_key(GB1): GB1, sequence_key(UBIQUITIN): UBIQUITIN}
+
+
+def test_a_query_fasta_holds_one_record_of_letters(tmp_path):
+    query = tmp_path / "query.fasta"
+    query.write_text(">0123abcd\nmkta\nYIAK\n")
+    assert read_query_fasta(query) == "MKTAYIAK"
+    query.write_text(">a\nMKT\n>b\nMKT\n")
+    with pytest.raises(SnakefoldError, match="exactly one record, found 2"):
+        read_query_fasta(query)
+    query.write_text(">a\nMK-T\n")
+    with pytest.raises(SnakefoldError, match="other than letters"):
+        read_query_fasta(query)

@@ -33,3 +33,8 @@ def test_nested_unknown_key_and_type_are_named():
 def test_schema_defaults_of_a_section():
     assert schema_defaults("relax")["mode"] == "best"
     assert "inputs" not in schema_defaults()
+
+
+def test_min_length_above_max_length_is_a_contradiction():
+    with pytest.raises(SnakefoldError, match="'min_length' \\(50\\) and 'max_length' \\(40\\) contradict"):
+        validate_config({"inputs": ["a.fasta"], "min_length": 50, "max_length": 40})

@@ -23,6 +23,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -57,7 +59,7 @@ BROKEN_ERROR = f"msas/{BROKEN}.a3m:3: record 'hit0' has 13 aligned columns (uppe
 #: README's "Outputs" table for two models, one of them with a PAE head.
 TARGET_FILES = {"ranking.json", "timings.json", "ranked_0.pdb", "ranked_0.cif", "ranked_1.pdb", "ranked_1.cif",
                 "confidence_model_1_ptm_seed0.json", "confidence_model_3_seed0.json",
-                "pae_model_1_ptm_seed0.json", "plddt.png", "pae.png", "coverage.png"}
+                "pae_model_1_ptm_seed0.json", "plddt.png", "pae.png", "coverage.png", "SHA256SUMS"}
 #: Figure -> (height, width) in pixels at the default 100 dpi (pae.png: one panel, model_1_ptm's).
 FIGURE_SHAPES = {"plddt.png": (480, 900), "pae.png": (440, 460), "coverage.png": (500, 900)}
 REGRESSION_TARGET = "tiny"
@@ -331,6 +333,52 @@ def _regression_config(workdir: Path, batch_config: dict) -> Path:
     path = workdir / "ci.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+@pytest.mark.slow
+def test_deleted_result_files_come_back_as_they_were(batch, tmp_path_factory):
+    """Every file under results/ is a declared output: deleting any of a target's files and running again
+    restores exactly that target's files, byte for byte (timings aside), and `snakefold verify` passes."""
+    workdir = tmp_path_factory.mktemp("deleted_results") / "run"
+    shutil.copytree(batch["workdir"], workdir, symlinks=True)
+    out_dir = workdir / "results" / "tiny"
+    before = {path.name: path.read_bytes() for path in out_dir.iterdir()}
+    other = {path.name: path.stat().st_mtime_ns for path in (workdir / "results" / "helix").iterdir()}
+    for name in ("pae.png", "ranked_0.pdb", "SHA256SUMS"):
+        (out_dir / name).unlink()
+    again = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", str(workdir / "config.yaml"))
+    assert "Traceback" not in again.stdout + again.stderr
+    # tiny's report runs again (and broken_msa's is still planned: its features fail as before)
+    assert job_counts(again.stdout + again.stderr).get("report_target") == 2, again.stderr
+    assert any(line.strip().startswith("reason: Missing output files") and "results/tiny/ranked_0.pdb" in line
+               for line in again.stderr.splitlines()), again.stderr
+    after = {path.name: path.read_bytes() for path in out_dir.iterdir()}
+    assert set(after) == set(before)
+    changed = sorted(name for name in before if after[name] != before[name])
+    assert changed in ([], ["SHA256SUMS", "timings.json"], ["timings.json"]), changed
+    assert {path.name: path.stat().st_mtime_ns for path in (workdir / "results" / "helix").iterdir()} == other
+    verify = subprocess.run([str(Path(sys.executable).parent / "snakefold"), "verify", "results"], cwd=workdir,
+                            capture_output=True, text=True, timeout=120)
+    assert "tiny: ok" in verify.stdout and "helix: ok" in verify.stdout, verify.stdout + verify.stderr
+
+
+@pytest.mark.slow
+def test_a_truncated_model_output_is_named_removed_and_computed_again(batch, tmp_path_factory):
+    """A damaged intermediate (outputs.npz cut in half): the run names it in the summary without a traceback
+    and removes it; the next run predicts that model again and the target's files are complete."""
+    workdir = tmp_path_factory.mktemp("truncated_outputs") / "run"
+    shutil.copytree(batch["workdir"], workdir, symlinks=True)
+    outputs = workdir / "results" / "_work" / sequence_key(GOOD["tiny"]) / "predictions" / MODELS[0] / "outputs.npz"
+    outputs.write_bytes(outputs.read_bytes()[: outputs.stat().st_size // 2])
+    config = str(workdir / "config.yaml")
+    first = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", config)
+    assert first.returncode != 0 and "Traceback" not in first.stdout + first.stderr
+    rows = {row["target"]: row for row in _summary_rows(workdir / "results" / "summary.tsv")}
+    assert rows["tiny"]["status"] == "failed" and str(outputs.relative_to(workdir)) in rows["tiny"]["error"]
+    assert "is damaged" in rows["tiny"]["error"] and not outputs.exists()
+    second = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", config)
+    assert f"output: {outputs.parent.relative_to(workdir)}/unrelaxed.pdb" in second.stderr, second.stderr
+    assert {path.name for path in (workdir / "results" / "tiny").iterdir()} == TARGET_FILES
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
 from snakefold.report import documents
 from snakefold.report.afdb import plddt_category
+from snakefold.report.summary import BatchTarget, summarise_batch
 from snakefold.report.target_report import write_target_report
 from tests.report.conftest import MODELS, UBIQUITIN, VILLIN
 from tests.report.synthetic import write_sequence_outputs
@@ -213,3 +214,23 @@ def test_timings_read_snakemake_benchmarks_that_name_the_sequence_or_target(tmp_
     assert timings["stages"]["predict"][MODELS[0]] == {**raw["scores"][MODELS[0]]["timings"], "wall_s": 15.0,
                                                        "cpu_s": 14.5, "max_rss_mb": 556.5}
     assert timings["stages"]["report"] == {"job": {"wall_s": 1.5, "cpu_s": 1.2, "max_rss_mb": 80.0}}
+
+
+def test_a_failed_relaxation_ranks_the_unrelaxed_model_and_says_why(tmp_path):
+    """What the relax stage writes when minimisation fails: the model stays as predicted, the target is ok."""
+    raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=MODELS)
+    failure = "relaxation failed: energy minimisation failed in round 1 after 100 attempt(s)"
+    rank_0 = raw["relaxed"][0]
+    unrelaxed = raw["work_dir"] / "predictions" / raw["order"][0] / "unrelaxed.pdb"
+    rank_0.write_text(unrelaxed.read_text())
+    rank_0.with_suffix(".json").write_text(json.dumps({"model": raw["order"][0], "relaxed": False,
+                                                       "failure": failure, "wall_time_s": 1.5}))
+    out_dir = tmp_path / "results" / "villin"
+    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"],
+                                   raw["features"], out_dir, raw["relaxed"])
+    assert documents.problems("ranking", document) == []
+    best = document["models"][0]
+    assert best["relaxed"] is False and best["relaxation_failure"] == failure
+    assert failure in (out_dir / "ranked_0.cif").read_text()
+    rows = summarise_batch([BatchTarget("villin", raw["work_dir"].name, len(VILLIN))], [], tmp_path / "results")
+    assert (rows[0]["status"], rows[0]["relaxed"]) == ("ok", "no") and failure in rows[0]["note"]

@@ -16,7 +16,6 @@ rule intake:
         rejected=PLAN.layout.batch_file("rejected.tsv"),
     log:
         PLAN.layout.log("intake", "intake"),
-    localrule: True
     threads: stage_threads(config, "intake")
     resources:
         **stage_resources(config, "intake"),
@@ -35,7 +34,6 @@ rule query_fasta:
         PLAN.layout.query_fasta("{seq}"),
     log:
         PLAN.layout.log("query_fasta", "{seq}"),
-    localrule: True
     threads: stage_threads(config, "intake")
     resources:
         **stage_resources(config, "intake"),

@@ -26,6 +26,7 @@ rule report_target:
     output:
         ranking=f"{PLAN.layout.target_dir('{target}')}/ranking.json",
         timings=f"{PLAN.layout.target_dir('{target}')}/timings.json",
+        checksums=f"{PLAN.layout.target_dir('{target}')}/SHA256SUMS",
         structures=[
             f"{PLAN.layout.target_dir('{target}')}/ranked_{rank}.{ext}"
             for rank in range(len(PLAN.model_names))
