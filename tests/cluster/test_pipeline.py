@@ -110,6 +110,18 @@ def finished_outputs(workdir: Path) -> dict[str, int]:
             if (workdir / name).is_file() and name not in REWRITTEN_AFTER_EVERY_RUN}
 
 
+def checksums_but_timings(workdir: Path, target: str) -> list[str]:
+    """The lines of a target's SHA256SUMS, but timings.json's (wall times differ from run to run)."""
+    lines = (workdir / "results" / target / "SHA256SUMS").read_text().splitlines()
+    return [line for line in lines if not line.endswith("  timings.json")]
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """Temporary files and directories of atomic writes and scratch space left under results/ and cache/."""
+    return sorted(str(path.relative_to(workdir)) for top in ("results", "cache") for path in (workdir / top).rglob("*")
+                  if ".tmp-" in path.name or ".old-" in path.name or path.name.startswith("snakefold-"))
+
+
 #: Where to kill: a job of the stage has started (its outputs are Snakemake's "incomplete" ones).
 KILL_POINTS = (("msa", r"^cache/msa/uniref90/"),
                ("predict", rf"/predictions/{MODEL_NAME}/unrelaxed\.pdb$"),
@@ -150,6 +162,9 @@ def test_killed_during_msa_predict_and_relax_then_resumed_ends_as_an_uninterrupt
     assert {"msa_uniref90", "features"} <= finished_rules["predict"]
     assert {"predict", "rank"} <= finished_rules["relax"]
     assert_same_outputs(tmp_path, baseline)
+    for target in TARGETS:
+        assert checksums_but_timings(tmp_path, target) == checksums_but_timings(baseline, target), target
+    assert leftovers(tmp_path) == []
 
 
 def slurm_jobs_by_rule(cluster, log: str) -> dict[str, list[str]]:
