@@ -4,13 +4,16 @@ Every rule of the workflow takes its ``threads``, ``resources`` and, for predict
 by stage, so that one config section (``resources:``, schema in workflow/schemas/resources.schema.yaml,
 which holds every default) sizes the whole DAG for a laptop, CI or a Slurm cluster::
 
-    from snakefold.plan.resources import sequence_length, stage_group, stage_resources, stage_threads
+    from snakefold.plan.resources import stage_group, stage_resources, stage_threads
 
     rule predict:
         ...
         threads: stage_threads(config, "predict")
-        resources: **stage_resources(config, "predict", length=sequence_length(SEQUENCES))
-        group: stage_group(config, "predict", length=sequence_length(SEQUENCES))
+        resources: **stage_resources(config, "predict", length=PLAN.sequence_length)
+        group: stage_group(config, "predict", length=PLAN.sequence_length)
+
+``length`` is any function of a job's wildcards giving its query length (the plan's methods;
+:func:`sequence_length` makes one from a mapping of names to sequences).
 
 Memory (MB) and wall time (minutes) of a job of stage *s* on a query of length L, at Snakemake attempt
 ``a`` (1 for the first run, one more for each retry the profile's ``retries`` grants):
