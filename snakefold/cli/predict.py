@@ -1,6 +1,7 @@
 """``snakefold predict``: one model run (a preset and a seed) on one sequence's raw features.
 
-Writes, into ``--out-dir`` (the predict-stage contract, each file atomically, scores.json last):
+Writes, into ``--out-dir`` (the predict-stage contract, each file atomically, scores.json last, then the
+three files' seals, :mod:`snakefold.common.intermediates`):
 
 - ``outputs.npz``: the runner's outputs (:data:`snakefold.model.inference.OUTPUT_KEYS`), float32, real
   residues only;
@@ -29,6 +30,7 @@ import numpy as np
 from snakefold.common import residue_constants as rc
 from snakefold.common.atomic import atomic_save_npz, atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
 from snakefold.model import inference
 from snakefold.model.param_sets import UNTRAINED_WARNING, ParamsInfo, params_info
@@ -146,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out_dir / "unrelaxed.pdb",
                       to_pdb(unrelaxed_protein(raw, prediction.outputs), pdb_remarks(model, info)))
     atomic_write_json(out_dir / "scores.json", scores)
+    seal(*(out_dir / name for name in ("outputs.npz", "unrelaxed.pdb", "scores.json")))
     print(f"{model}: {prediction.length} residues run at {prediction.padded_length}; compiled in "
           f"{prediction.timings['compile_s']:.1f} s; this process ran {compiled.compilations} XLA compilation(s) and "
           f"loaded {compiled.cache_hits} from the compilation cache; {prediction.num_recycles + 1} iteration(s) "

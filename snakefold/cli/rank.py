@@ -18,6 +18,7 @@ import numpy as np
 
 from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.intermediates import seal
 from snakefold.model.confidence import ranking_confidence
 
 SCORE_KEYS = ("model", "plddt", "ptm", "params")
@@ -68,6 +69,7 @@ def ranking(paths: list[str], metric: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     document = ranking(args.scores, args.metric)
     atomic_write_json(args.out, document)
+    seal(args.out)
     best = document["order"][0]
     print(f"best of {len(document['order'])}: {best} ({args.metric} {document['ranking_confidence'][best]:.2f})")
     return 0

@@ -14,7 +14,6 @@ unrelaxed. Any other error (an unreadable model, a wrong ranking) fails the job 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.intermediates import read_intermediate_json, seal, verify_intermediate
 from snakefold.common.protein import from_structure_file, to_pdb
 from snakefold.plan.config import schema_defaults
 from snakefold.relax.platforms import PLATFORM_PREFERENCE
@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _ranked_model(ranking: Path, rank: int, predictions: Path) -> tuple[str, Path]:
     try:
-        order = json.loads(ranking.read_text())["order"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        order = read_intermediate_json(ranking, "the ranking of the predict stage")["order"]
+    except (KeyError, TypeError) as error:
         raise SnakefoldError(f"{ranking}: cannot read the model order ({error}); expected JSON with an 'order' list")
     if not 0 <= rank < len(order):
         raise SnakefoldError(f"{ranking}: rank {rank} requested, but the ranking has {len(order)} model(s)")
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise SnakefoldError("give the unrelaxed model as INPUT, or --ranking, --rank and --predictions")
     settings = _settings(args)
-    unrelaxed = from_structure_file(path)
+    unrelaxed = from_structure_file(verify_intermediate(path, "the unrelaxed model"))
     started = time.perf_counter()
     try:
         result = relax_protein(unrelaxed, settings)
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(args.output, to_pdb(result.relaxed, remarks=remarks))
     atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": True,
                                      "output": str(args.output), **metrics})
+    seal(args.output, args.metrics)
     logging.getLogger("snakefold.relax").info(
         "model %s: energy %.1f -> %.1f kcal/mol, heavy-atom RMSD %.3f A, violating residues %d -> %d, %.1f s",
         model_name, metrics["initial_energy_kcal_per_mol"], metrics["final_energy_kcal_per_mol"],
@@ -107,4 +108,5 @@ def _keep_unrelaxed(args: argparse.Namespace, model_name: str, path: Path, unrel
     atomic_write_json(args.metrics, {"model": model_name, "unrelaxed": str(path), "relaxed": False,
                                      "output": str(args.output), "failure": failure,
                                      "wall_time_s": round(time.perf_counter() - started, 3)})
+    seal(args.output, args.metrics)
     logging.getLogger("snakefold.relax").warning("model %s: %s; the unrelaxed model is kept", model_name, failure)

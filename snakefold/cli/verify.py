@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from snakefold.common.checksums import NO_SUMS, SUMS_NAME, target_directories, verify_directory
 from snakefold.common.errors import SnakefoldError
-from snakefold.report.checksums import NO_SUMS, SUMS_NAME, target_directories, verify_directory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,9 +1,19 @@
-"""Reading the files one job writes for another (scores, model outputs, features): a damaged one is removed.
+"""The files one job writes for another (records, scores, model outputs, rankings, relaxed models): sealed, checked.
 
 A truncated, bit-flipped or hand-edited intermediate file must not give a traceback, nor the same failure at
-every later run. The readers here load the whole file at once; when it cannot be read they remove it and
-raise a :class:`SnakefoldError` that names it and says what happens next: the workflow sees the file
-missing and runs the job that writes it again. A file that does not exist is only reported.
+every later run, nor a wrong result, nor cost the results of an earlier run.
+
+- **Seal.** The job that writes an intermediate file seals it last (:func:`seal`): ``<file>.seal.json``
+  holds the file's size, modification time (ns) and SHA-256 as written.
+- **Checked when the DAG is built** (:func:`discard_if_damaged`, by the workflow's main process): a file
+  whose size and modification time are those of its seal is trusted without reading it, so checking a
+  batch costs a ``stat`` per file; any other file is hashed. A file without a seal (its job was killed
+  before it finished), or whose content is not what was sealed, is removed with its seal, and written again
+  before any job that needs it runs (:mod:`snakefold.plan.integrity`). The report job, which replaces a
+  target's results, therefore never starts on a damaged input.
+- **Checked where it is read**: the readers here hash the file against its seal and load it whole, so
+  damage anywhere shows at once; a damaged file is removed and a :class:`SnakefoldError` names it and says
+  what happens next (the next run writes it again). A file that does not exist is only reported.
 """
 
 from __future__ import annotations
@@ -15,34 +25,103 @@ from typing import Any
 
 import numpy as np
 
+from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.hashing import file_sha256
 
+SEAL_SUFFIX = ".seal.json"
 RECOMPUTE = "it was removed: run snakemake again and the job that writes it runs again"
 
 
-def _damaged(path: Path, what: str, error: Exception) -> SnakefoldError:
+def seal_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + SEAL_SUFFIX)
+
+
+def seal(*paths: str | Path) -> None:
+    """Seal each complete file of ``paths`` (call after the file is in place, as the job's last writes)."""
+    for path in map(Path, paths):
+        status = path.stat()
+        atomic_write_json(seal_path(path), {"size": status.st_size, "mtime_ns": status.st_mtime_ns,
+                                            "sha256": file_sha256(path)})
+
+
+def seal_problem(path: str | Path, *, trust_unchanged: bool) -> str | None:
+    """Why the existing file ``path`` is not what its job sealed, or None when it is (or it is absent).
+
+    With ``trust_unchanged`` a file whose size and modification time are the seal's is not read.
+    """
+    path = Path(path)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    try:
+        recorded = json.loads(seal_path(path).read_text(encoding="utf-8"))
+        size, mtime_ns, sha256 = int(recorded["size"]), int(recorded["mtime_ns"]), str(recorded["sha256"])
+    except FileNotFoundError:
+        return "it has no seal (the job that wrote it did not finish)"
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return f"its seal {seal_path(path).name} is unreadable"
+    if status.st_size != size:
+        return f"its size is {status.st_size} bytes, not the {size} its job wrote"
+    if trust_unchanged and status.st_mtime_ns == mtime_ns:
+        return None
+    if file_sha256(path) != sha256:
+        return "its content is not what its job wrote (SHA-256 differs)"
+    return None
+
+
+def discard_if_damaged(path: str | Path) -> str | None:
+    """Remove ``path`` and its seal when the file is not what its job sealed; return why, or None if kept or absent."""
+    reason = seal_problem(path, trust_unchanged=True)
+    if reason is not None:
+        Path(path).unlink(missing_ok=True)
+        seal_path(path).unlink(missing_ok=True)
+    return reason
+
+
+def _damaged(path: Path, what: str, problem: str) -> SnakefoldError:
     path.unlink(missing_ok=True)
-    return SnakefoldError(f"{path} ({what}) is damaged ({type(error).__name__}: {error}); {RECOMPUTE}")
+    seal_path(path).unlink(missing_ok=True)
+    return SnakefoldError(f"{path} ({what}) is damaged: {problem}; {RECOMPUTE}")
+
+
+def verify_intermediate(path: str | Path, what: str) -> Path:
+    """``path``, once it is known to exist and to be what its job sealed (a file with no seal is not checked)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnakefoldError(f"{path} ({what}) is missing")
+    if seal_path(path).exists():
+        problem = seal_problem(path, trust_unchanged=False)
+        if problem is not None:
+            raise _damaged(path, what, problem)
+    return path
+
+
+def read_intermediate_text(path: str | Path, what: str) -> str:
+    """The text of ``path``, which a job wrote (``what`` names it in messages)."""
+    path = verify_intermediate(path, what)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise _damaged(path, what, f"{type(error).__name__}: {error}") from None
 
 
 def read_intermediate_json(path: str | Path, what: str) -> Any:
     """The JSON document of ``path``, which a job wrote (``what`` names it in messages)."""
-    path = Path(path)
+    text = read_intermediate_text(path, what)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SnakefoldError(f"{path} ({what}) is missing") from None
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _damaged(path, what, error) from None
+        return json.loads(text)
+    except ValueError as error:
+        raise _damaged(Path(path), what, f"{type(error).__name__}: {error}") from None
 
 
 def read_intermediate_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
     """Every array of the npz file ``path`` (loaded now, so that damage anywhere in it shows here)."""
-    path = Path(path)
+    path = verify_intermediate(path, what)
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise SnakefoldError(f"{path} ({what}) is missing") from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise _damaged(path, what, error) from None
+        raise _damaged(path, what, f"{type(error).__name__}: {error}") from None

@@ -38,6 +38,7 @@ from snakefold.plan import downloads
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
 from snakefold.plan.cache import content_key, discard_if_invalid
 from snakefold.plan.config import validate_config
+from snakefold.plan.integrity import discard_damaged_files
 from snakefold.plan.layout import Layout
 from snakefold.plan.model import model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
@@ -138,9 +139,13 @@ class Plan:
         self.stop_on_problems()
         return target_record_document(self.targets[wildcards.target])
 
-    def query_sequence(self, wildcards) -> str:
+    def query_fasta_text(self, seq: str) -> str:
+        """The query FASTA of a distinct sequence, named by its key."""
+        return f">{seq}\n{self.sequences[seq]}\n"
+
+    def query_fasta(self, wildcards) -> str:
         self.stop_on_problems()
-        return self.sequences[wildcards.seq]
+        return self.query_fasta_text(wildcards.seq)
 
     def targets_table(self) -> str:
         """targets.tsv: every accepted target with its sequence key, file and line."""
@@ -439,6 +444,9 @@ def plan_run(config: dict, *, main_process: bool = True) -> Plan:
     _plan_features(plan, entry)
     plan.problems.extend(model_section_problems(config))
     _plan_regression(plan)
+    if main_process and not plan.problems:
+        for message in discard_damaged_files(plan):
+            notify(message)
     return plan
 
 

@@ -24,6 +24,7 @@ from Bio.PDB.Structure import Structure
 
 from snakefold.common.atomic import atomic_write
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.intermediates import verify_intermediate
 from snakefold.common.mmcif_writer import ModelRecord, write_mmcif
 from snakefold.common.residue_constants import restype_1to3, unknown_residue_name
 
@@ -116,7 +117,7 @@ def write_pdb(path: str | os.PathLike, structure: Structure, record: ModelRecord
 def write_ranked_model(source: str | Path, pdb_path: str | os.PathLike, cif_path: str | os.PathLike,
                        record: ModelRecord) -> None:
     """Read ``source``, set pLDDT B-factors from ``record.plddt``, write ``pdb_path`` and ``cif_path``."""
-    structure = load_chain(source, record.sequence)
+    structure = load_chain(verify_intermediate(source, "a predicted or relaxed model"), record.sequence)
     set_plddt(structure, np.asarray(record.plddt))
     write_pdb(pdb_path, structure, record)
     try:

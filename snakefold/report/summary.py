@@ -9,7 +9,7 @@ instead of depending on it, and is told which jobs failed for which target:
 - otherwise a target whose ``{RESULTS}/<target>/ranking.json`` (the report stage writes it) exists
   for the target's current sequence is ``ok``, with its best model's scores; when its files no longer match
   the ``SHA256SUMS`` the report wrote last (or that file is absent or malformed), its ``error`` column says so
-  and points at ``snakefold verify`` (:mod:`snakefold.report.checksums`); its status stays ``ok``;
+  and points at ``snakefold verify`` (:mod:`snakefold.common.checksums`); its status stays ``ok``;
 - a record rejected at intake is ``rejected``, with the reason and ``file:line``;
 - anything else is ``incomplete`` (the run stopped first, or the target's jobs were not requested).
 
@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from snakefold.common.atomic import atomic_write_text
+from snakefold.common.checksums import SUMS_NAME, verify_directory
 from snakefold.common.errors import SnakefoldError
-from snakefold.report.checksums import SUMS_NAME, verify_directory
 
 COLUMNS = ("target", "length", "msa_depth", "best_model", "mean_plddt", "ptm", "relaxed", "status", "error",
            "log", "note")

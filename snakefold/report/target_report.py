@@ -11,7 +11,7 @@ own name in the titles and metadata. Written here, every file atomically:
 - ``ranking.json``: the order, every model's scores, parameters and files, and the warning when the
   parameters were untrained. Its presence means the target's outputs are complete;
 - ``SHA256SUMS`` after every other file: the SHA-256 of each file above, in the ``sha256sum -c`` format
-  (:mod:`snakefold.report.checksums`; ``snakefold verify`` checks it). An old one is removed before anything
+  (:mod:`snakefold.common.checksums`; ``snakefold verify`` checks it). An old one is removed before anything
   else is written, so a directory without it is one whose report did not finish.
 
 Files of an earlier run that this run did not write (a model set that shrank, a ``pae.png`` when no pTM
@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Sequence
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
+from snakefold.common.checksums import SUMS_NAME, write_checksums
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
+from snakefold.common.intermediates import read_intermediate_json
 from snakefold.common.mmcif_writer import GlobalScore, ModelRecord
 from snakefold.report import afdb, plots
-from snakefold.report.checksums import SUMS_NAME, write_checksums
 from snakefold.report.predictions import ModelPrediction, load_model, load_msa, load_sequence_ranking, relaxed_rank
 from snakefold.report.structures import write_ranked_model
 from snakefold.report.timings import collect_timings
@@ -94,11 +95,7 @@ def relaxation_failure(metrics_path: Path) -> str | None:
     """Why the relax stage kept a model unrelaxed (its metrics say ``"relaxed": false``), or None."""
     if not metrics_path.exists():
         return None
-    try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SnakefoldError(f"{metrics_path}: cannot read the relax metrics ({error}); delete it and run again") \
-            from error
+    metrics = read_intermediate_json(metrics_path, "the relax metrics")
     if not isinstance(metrics, dict) or metrics.get("relaxed", True) is not False:
         return None
     return str(metrics.get("failure") or "relaxation failed")

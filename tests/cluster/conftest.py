@@ -2,6 +2,9 @@
 
 The cluster (tests/cluster/slurm.py) is started once per session and stopped by PID at its end, also when
 a test fails; tests that cannot have one (no slurm-wlm/munge, not root) are skipped with the reason.
+
+``tiny`` (tests/cluster/pipeline.py) and ``baseline``, one uninterrupted local run of the demo-like batch on
+it, are made once per session for every full-DAG test that compares with an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -12,9 +15,23 @@ from pathlib import Path
 
 import pytest
 
+from snakefold.common.fasta import sequence_key
+from snakefold.report.summary import read_summary
+from tests.cluster.pipeline import (
+    DEMO_BATCH,
+    MODEL_NAME,
+    TARGETS,
+    make_tiny_pipeline,
+    pdb_atoms,
+    pipeline_config,
+    ranked_outputs,
+    run_locally,
+    write_batch,
+)
 from tests.cluster.slurm import CPU_PARTITION, GPU_PARTITION, LocalSlurm, SlurmUnavailable, short_temporary_directory
 from tests.conftest import REPO_ROOT
-from tests.workflow.conftest import run_snakemake
+from tests.data.conftest import UBIQUITIN
+from tests.workflow.conftest import job_counts, run_snakemake
 
 SLURM_PROFILE = REPO_ROOT / "workflow" / "profiles" / "slurm"
 
@@ -93,3 +110,35 @@ def slurm_run_id(output: str) -> str:
 
 def jobs_of_run(cluster: LocalSlurm, run_id: str) -> list[dict[str, str]]:
     return [job for job in cluster.jobs() if job["name"] == run_id]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The tiny databases, parameters and compilation cache that every full-DAG test of the session shares."""
+    return make_tiny_pipeline(tmp_path_factory.mktemp("tiny_pipeline"))
+
+
+@pytest.fixture(scope="session")
+def baseline(tiny, tmp_path_factory) -> Path:
+    """The working directory of one uninterrupted local run of the demo-like batch."""
+    workdir = tmp_path_factory.mktemp("baseline")
+    result = run_locally(workdir, pipeline_config(tiny, [write_batch(workdir, DEMO_BATCH)]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = job_counts(result.stdout + result.stderr)
+    # Two distinct sequences (ubiquitin is in the batch twice), each searched, featurised, predicted,
+    # ranked and relaxed once; a report per target.
+    assert [counts[rule] for rule in ("msa_uniref90", "features", "predict", "rank", "relax", "report_target")] == [
+        2, 2, 2, 2, 2, 3]
+    # A reference worth comparing with: real MSAs, and ranked models that are the relaxed predictions.
+    rows = {row["target"]: row for row in read_summary(workdir / "results" / "summary.tsv")}
+    assert list(rows) == TARGETS
+    assert {(row["status"], row["best_model"], row["relaxed"]) for row in rows.values()} == {("ok", MODEL_NAME, "yes")}
+    assert min(int(row["msa_depth"]) for row in rows.values()) > 5
+    ranked = ranked_outputs(workdir / "results", "ubiquitin")["structures"]["ranked_0.pdb"]
+    unrelaxed = pdb_atoms(workdir / "results" / "_work" / sequence_key(UBIQUITIN) / "predictions" / MODEL_NAME
+                          / "unrelaxed.pdb")
+    # Relaxation kept every predicted atom (and added the C-terminal OXT), and moved them.
+    relaxed = {name: coordinates for name, coordinates, _ in ranked}
+    assert set(relaxed) - {name for name, _, _ in unrelaxed} == {" OXT GLY A  76 "}
+    assert [relaxed[name] for name, _, _ in unrelaxed] != [coordinates for _, coordinates, _ in unrelaxed]
+    return workdir

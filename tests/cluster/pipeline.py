@@ -1,14 +1,16 @@
-"""The real workflow made tiny, for the full-DAG tests (test_pipeline.py).
+"""The real workflow made tiny, for the full-DAG tests (test_pipeline.py, test_kill_trials.py, test_damage.py).
 
 Every stage runs for real, only on small data: a jackhmmer search (one search, named ``uniref90``) on a
 FASTA database that ``snakefold build-db`` makes from sequences written here (homologs of ubiquitin and
-protein G from tests/data/conftest.py, of villin, and random decoys), features, predictions with small random parameters of one preset (model_3, no
-recycling, one length bucket), ranking, OpenMM relaxation of the best model with a capped minimiser, and
-the report. All runs of a test module share one JAX compilation cache, so the model is compiled once.
+protein G from tests/data/conftest.py, of villin, and random decoys), features, predictions with small
+random parameters of one preset (model_3, no recycling, one length bucket), ranking, OpenMM relaxation of
+the best model with a capped minimiser, and the report. All runs of a test session share one JAX
+compilation cache, so the model is compiled once.
 
 :func:`ranked_outputs` reads what a target's results directory says about its predictions (ranking.json,
-every ranked model's atoms with coordinates and B-factors) for comparing two runs; :func:`processes_in`
-finds processes left running in a working directory after a run was killed.
+every ranked model's atoms with coordinates and B-factors) and :func:`checksums_but_timings` its
+SHA256SUMS, for comparing two runs; :func:`processes_in` finds processes left running in a working
+directory after a run was killed, and :func:`leftovers` the temporary files of atomic writes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from snakefold.report.summary import read_summary
+from tests.cluster.interrupt import job_records
 from tests.conftest import REPO_ROOT
 from tests.data.conftest import AMINO_ACIDS, PROTEIN_G, UBIQUITIN, build_db, mutated, write_families
 from tests.predict.params import write_small_params
@@ -38,6 +42,7 @@ JACKHMMER_FLAGS = {"max": True, "F1": None, "F2": None, "F3": None}
 LOCAL_PROFILE = REPO_ROOT / "workflow" / "profiles" / "local"
 #: The demo's batch without villin: two distinct sequences, ubiquitin under two names (computed once).
 DEMO_BATCH = (("protein_G_B1", PROTEIN_G), ("ubiquitin", UBIQUITIN), ("ubiquitin_again", UBIQUITIN))
+TARGETS = [name for name, _ in DEMO_BATCH]
 
 
 @dataclass(frozen=True)
@@ -152,3 +157,33 @@ def processes_in(directory: Path, timeout: float = 10) -> list[str]:
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
+
+
+def assert_same_outputs(workdir: Path, reference: Path, targets=TARGETS) -> None:
+    """The ranked outputs of ``targets`` and the batch summary of ``workdir`` are the reference's, exactly."""
+    for target in targets:
+        assert ranked_outputs(workdir / "results", target) == ranked_outputs(reference / "results", target), target
+    assert read_summary(workdir / "results" / "summary.tsv") == read_summary(reference / "results" / "summary.tsv")
+
+
+#: The batch summary, which the workflow's handlers write again after every run, whatever ran.
+REWRITTEN_AFTER_EVERY_RUN = {"results/summary.tsv", "results/summary.html"}
+
+
+def finished_outputs(workdir: Path) -> dict[str, int]:
+    """output -> modification time (ns) of every output whose job Snakemake recorded as finished (the batch
+    summary aside)."""
+    return {name: (workdir / name).stat().st_mtime_ns for name in job_records(workdir)
+            if (workdir / name).is_file() and name not in REWRITTEN_AFTER_EVERY_RUN}
+
+
+def checksums_but_timings(workdir: Path, target: str) -> list[str]:
+    """The lines of a target's SHA256SUMS, but timings.json's (wall times differ from run to run)."""
+    lines = (workdir / "results" / target / "SHA256SUMS").read_text().splitlines()
+    return [line for line in lines if not line.endswith("  timings.json")]
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """Temporary files and directories of atomic writes and scratch space left under results/ and cache/."""
+    return sorted(str(path.relative_to(workdir)) for top in ("results", "cache") for path in (workdir / top).rglob("*")
+                  if ".tmp-" in path.name or ".old-" in path.name or path.name.startswith("snakefold-"))

@@ -1,8 +1,6 @@
 """The whole workflow, every stage for real (tests/cluster/pipeline.py: jackhmmer on a tiny database, features,
 model_3 with small random parameters, ranking, OpenMM relaxation, report), run the ways its users run it:
 
-- killed with kill -9 while an MSA search, a prediction and a relaxation run, and resumed each time with
-  the README's commands: no finished job runs again, and the outputs are an uninterrupted run's;
 - through the real local Slurm with the slurm profile, killed while relaxing and resumed: the ranked
   outputs are the local run's;
 - on Slurm with one target whose MSA is damaged: the run fails, summary.tsv gives the failed job's error
@@ -10,7 +8,8 @@ model_3 with small random parameters, ranking, OpenMM relaxation, report), run t
   would wait for the failed target's features);
 - as a second batch sharing the cache with the first: only its new sequence is searched.
 
-One uninterrupted local run of the demo-like batch (the ``baseline`` fixture) is the reference of the others.
+One uninterrupted local run of the demo-like batch (the ``baseline`` fixture of conftest.py) is the reference of
+the others, and of test_kill_trials.py (kill -9 at random moments) and test_damage.py (damaged files).
 Predictions are deterministic for a seed on CPU, and relaxations on one OpenMM thread (the config here),
 so outputs must agree exactly. (On two CPU threads the minimiser sums forces in a varying order: two
 relaxations of one of these heavily clashing untrained models end up to Angstroms apart; one thread is the
@@ -25,7 +24,6 @@ from pathlib import Path
 
 import pytest
 
-from snakefold.common.fasta import sequence_key
 from snakefold.msa.formats import read_msa
 from snakefold.report.summary import read_summary
 from tests.cluster.conftest import cluster_resources, jobs_of_run, run_on_slurm, slurm_options, slurm_run_id
@@ -43,13 +41,11 @@ from tests.cluster.pipeline import (
     PROTEIN_G,
     UBIQUITIN,
     VILLIN,
+    assert_same_outputs,
+    finished_outputs,
     local_command,
-    make_tiny_pipeline,
-    pdb_atoms,
     pipeline_config,
-    processes_in,
     ranked_outputs,
-    run_locally,
     villin_homologs,
     write_batch,
 )
@@ -57,115 +53,6 @@ from tests.data.conftest import write_families
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
-
-TARGETS = [name for name, _ in DEMO_BATCH]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return make_tiny_pipeline(tmp_path_factory.mktemp("tiny_pipeline"))
-
-
-@pytest.fixture(scope="module")
-def baseline(tiny, tmp_path_factory) -> Path:
-    """The working directory of one uninterrupted local run of the demo-like batch."""
-    workdir = tmp_path_factory.mktemp("baseline")
-    result = run_locally(workdir, pipeline_config(tiny, [write_batch(workdir, DEMO_BATCH)]))
-    assert result.returncode == 0, result.stdout + result.stderr
-    counts = job_counts(result.stdout + result.stderr)
-    # Two distinct sequences (ubiquitin is in the batch twice), each searched, featurised, predicted,
-    # ranked and relaxed once; a report per target.
-    assert [counts[rule] for rule in ("msa_uniref90", "features", "predict", "rank", "relax", "report_target")] == [
-        2, 2, 2, 2, 2, 3]
-    # A reference worth comparing with: real MSAs, and ranked models that are the relaxed predictions.
-    rows = {row["target"]: row for row in read_summary(workdir / "results" / "summary.tsv")}
-    assert list(rows) == TARGETS
-    assert {(row["status"], row["best_model"], row["relaxed"]) for row in rows.values()} == {("ok", MODEL_NAME, "yes")}
-    assert min(int(row["msa_depth"]) for row in rows.values()) > 5
-    ranked = ranked_outputs(workdir / "results", "ubiquitin")["structures"]["ranked_0.pdb"]
-    unrelaxed = pdb_atoms(workdir / "results" / "_work" / sequence_key(UBIQUITIN) / "predictions" / MODEL_NAME
-                          / "unrelaxed.pdb")
-    # Relaxation kept every predicted atom (and added the C-terminal OXT), and moved them.
-    relaxed = {name: coordinates for name, coordinates, _ in ranked}
-    assert set(relaxed) - {name for name, _, _ in unrelaxed} == {" OXT GLY A  76 "}
-    assert [relaxed[name] for name, _, _ in unrelaxed] != [coordinates for _, coordinates, _ in unrelaxed]
-    return workdir
-
-
-def assert_same_outputs(workdir: Path, reference: Path, targets=TARGETS) -> None:
-    """The ranked outputs of ``targets`` and the batch summary of ``workdir`` are the reference's, exactly."""
-    for target in targets:
-        assert ranked_outputs(workdir / "results", target) == ranked_outputs(reference / "results", target), target
-    assert read_summary(workdir / "results" / "summary.tsv") == read_summary(reference / "results" / "summary.tsv")
-
-
-#: The batch summary, which the workflow's handlers write again after every run, whatever ran.
-REWRITTEN_AFTER_EVERY_RUN = {"results/summary.tsv", "results/summary.html"}
-
-
-def finished_outputs(workdir: Path) -> dict[str, int]:
-    """output -> modification time (ns) of every output whose job Snakemake recorded as finished (the batch
-    summary aside)."""
-    return {name: (workdir / name).stat().st_mtime_ns for name in job_records(workdir)
-            if (workdir / name).is_file() and name not in REWRITTEN_AFTER_EVERY_RUN}
-
-
-def checksums_but_timings(workdir: Path, target: str) -> list[str]:
-    """The lines of a target's SHA256SUMS, but timings.json's (wall times differ from run to run)."""
-    lines = (workdir / "results" / target / "SHA256SUMS").read_text().splitlines()
-    return [line for line in lines if not line.endswith("  timings.json")]
-
-
-def leftovers(workdir: Path) -> list[str]:
-    """Temporary files and directories of atomic writes and scratch space left under results/ and cache/."""
-    return sorted(str(path.relative_to(workdir)) for top in ("results", "cache") for path in (workdir / top).rglob("*")
-                  if ".tmp-" in path.name or ".old-" in path.name or path.name.startswith("snakefold-"))
-
-
-#: Where to kill: a job of the stage has started (its outputs are Snakemake's "incomplete" ones).
-KILL_POINTS = (("msa", r"^cache/msa/uniref90/"),
-               ("predict", rf"/predictions/{MODEL_NAME}/unrelaxed\.pdb$"),
-               ("relax", r"/relaxed/rank_0\.pdb$"))
-
-
-def test_killed_during_msa_predict_and_relax_then_resumed_ends_as_an_uninterrupted_run(tiny, baseline, tmp_path):
-    """kill -9 of snakemake and its jobs three times, each resumed with the README's commands:
-    `snakemake --profile workflow/profiles/local --configfile my.yaml --unlock`, then the same without
-    --unlock (the profile sets rerun-incomplete)."""
-    config = write_config(tmp_path, pipeline_config(tiny, [write_batch(tmp_path, DEMO_BATCH)]))
-    command = local_command(config)
-    finished_at_kill = {}
-    for stage, pattern in KILL_POINTS:
-        run = start_snakemake(tmp_path, *command)
-        killed = wait_for_started_output(run, tmp_path, pattern)
-        kill_run(run)
-        assert processes_in(tmp_path) == [], stage  # the jobs (and their jackhmmer, say) died with snakemake
-        assert killed in started_outputs(tmp_path), stage
-        assert killed not in job_records(tmp_path), stage
-        finished_at_kill[stage] = (job_records(tmp_path), finished_outputs(tmp_path))
-        locked = run_snakemake(tmp_path, *command)
-        assert locked.returncode != 0 and "Directory cannot be locked" in locked.stdout + locked.stderr, stage
-        unlock = run_snakemake(tmp_path, *command, "--unlock")
-        assert unlock.returncode == 0, unlock.stdout + unlock.stderr
-    resumed = run_snakemake(tmp_path, *command)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert started_outputs(tmp_path) == []
-
-    # Each kill found the earlier stages' jobs finished; none of them ran again, and their files are untouched.
-    records, mtimes = job_records(tmp_path), finished_outputs(tmp_path)
-    finished_rules = {}
-    for stage, (records_then, mtimes_then) in finished_at_kill.items():
-        assert unchanged_records(records_then, records) == sorted(records_then), stage
-        assert {name: mtimes[name] for name in mtimes_then} == mtimes_then, stage
-        finished_rules[stage] = {record["rule"] for record in records_then.values()}
-    assert "query_fasta" in finished_rules["msa"]
-    assert {"msa_uniref90", "features"} <= finished_rules["predict"]
-    assert {"predict", "rank"} <= finished_rules["relax"]
-    assert_same_outputs(tmp_path, baseline)
-    for target in TARGETS:
-        assert checksums_but_timings(tmp_path, target) == checksums_but_timings(baseline, target), target
-    assert leftovers(tmp_path) == []
-
 
 def slurm_jobs_by_rule(cluster, log: str) -> dict[str, list[str]]:
     """rule -> the Slurm states of its jobs, of the run whose output is ``log`` (a group job of predictions

@@ -38,11 +38,11 @@ rule query_fasta:
     resources:
         **stage_resources(config, "intake"),
     params:
-        sequence=PLAN.query_sequence,
+        text=PLAN.query_fasta,
     run:
         from snakefold.common.atomic import atomic_write_text
 
-        atomic_write_text(output[0], f">{wildcards.seq}\n{params.sequence}\n")
+        atomic_write_text(output[0], params.text)
 
 
 rule target_record:
