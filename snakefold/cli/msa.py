@@ -57,7 +57,8 @@ def run_search(search: MsaSearch, query_fasta: Path, raw_output: Path, scratch: 
     else:
         mmseqs.search_to_a3m(query_fasta, paths[0], raw_output, scratch, threads=threads, log=log, timeout=timeout,
                              search_flags=search.settings.options["search_flags"],
-                             msa_flags=search.settings.options["msa_flags"], database_name=label)
+                             msa_flags=search.settings.options["msa_flags"], database_name=label,
+                             full_headers=bool(search.settings.options.get("full_headers")))
 
 
 def copy_first_a3m_records(source: Path, handle, max_rows: int | None) -> int:

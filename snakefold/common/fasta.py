@@ -20,9 +20,15 @@ Rules (documented for users in the README):
   Stockholm text, text before the first header), a record with no ID or no sequence, a sequence outside
   ``[min_length, max_length]``, the same ID twice, two IDs that become the same target name (compared
   without case, as on macOS filesystems), a name reserved for the batch's own outputs.
+* Complexes (ColabFold's convention): a sequence whose chains are separated by ``:`` (``>hb\nVLS...:VHL...``)
+  is a complex whose chains are named ``A``, ``B``, ... in order (:mod:`snakefold.common.chains`, at most 62).
+  An empty chain (``A::B``, a leading or trailing ``:``) is an error naming its line and column;
+  ``min_length`` applies to each chain, ``max_length`` to the complex's total length. Complexes named in
+  sheets and pulldown screens are added by :mod:`snakefold.plan.complexes`.
 
 Identical sequences under different names are computed once: each target carries ``seq_key``, a hash of
-its sequence, and the workflow keys its computations by it.
+its sequence, and the workflow keys its computations by it. A complex's sequence is its chains joined by
+``:`` (copies repeated), so its ``seq_key`` keys the complex, and each chain has its own ``seq_key``.
 """
 
 from __future__ import annotations
@@ -41,10 +47,13 @@ from typing import Iterable, Literal
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from snakefold.common import residue_constants
+from snakefold.common.chains import MAX_CHAINS, chain_ids
 from snakefold.common.errors import SnakefoldError
 
 FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fsa", ".seq")
 MAX_NAME_LENGTH = 64
+#: Separates the chains of a complex in a record's sequence (ColabFold's convention).
+CHAIN_SEPARATOR = ":"
 
 NonstandardPolicy = Literal["map", "unknown", "reject"]
 NONSTANDARD_POLICIES: dict[str, dict[str, str]] = {
@@ -77,8 +86,24 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Chain:
+    """One chain of a complex: its chain ID (A, B, ...), the record its sequence comes from, the sequence."""
+
+    chain_id: str
+    record_id: str
+    sequence: str
+
+    @property
+    def seq_key(self) -> str:
+        return sequence_key(self.sequence)
+
+
+@dataclass(frozen=True)
 class Target:
-    """A validated record: what the workflow predicts, and where it came from."""
+    """A validated record: what the workflow predicts, and where it came from.
+
+    A complex has ``chains`` (copies resolved, in chain-ID order) and the sequence ``CHAIN_SEPARATOR.join``
+    of their sequences; a single-chain target has none."""
 
     name: str
     record_id: str
@@ -86,24 +111,59 @@ class Target:
     sequence: str
     path: str
     line: int
+    chains: tuple[Chain, ...] = ()
 
     @property
     def seq_key(self) -> str:
         return sequence_key(self.sequence)
 
+    @property
+    def is_complex(self) -> bool:
+        """A complex, a homomer of one chain (``A:A``) included, is any target of more than one chain."""
+        return bool(self.chains)
+
+    @property
+    def length(self) -> int:
+        """Residues in all: the sum of the chains' lengths for a complex."""
+        return sum(len(chain.sequence) for chain in self.chains) if self.chains else len(self.sequence)
+
 
 @dataclass
 class Batch:
-    """The outcome of intake: accepted targets, rejected records (errors) and warnings."""
+    """The outcome of intake: accepted single-chain targets and complexes, rejected records (errors), warnings.
+
+    ``files`` are the FASTA files read (resolved), so that no file is read twice; ``complex_inputs`` the
+    complex sheets and chain-only FASTA files read for complexes, as the config names them."""
 
     targets: list[Target] = field(default_factory=list)
+    complexes: list[Target] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    complex_inputs: list[str] = field(default_factory=list)
 
     @property
     def sequences(self) -> dict[str, str]:
-        """seq_key -> sequence, one entry per distinct sequence, in input order."""
+        """seq_key -> sequence, one entry per distinct sequence of a single-chain target, in input order."""
         return {target.seq_key: target.sequence for target in self.targets}
+
+    @property
+    def chain_sequences(self) -> dict[str, str]:
+        """seq_key -> sequence, one entry per distinct chain of the complexes, in input order."""
+        return {chain.seq_key: chain.sequence for target in self.complexes for chain in target.chains}
+
+    @property
+    def paired_chain_keys(self) -> list[str]:
+        """The distinct chains of heteromeric complexes (those AlphaFold-Multimer pairs by species), in order.
+
+        A homomer's chains are not paired (AlphaFold2 pairs only complexes of two or more distinct sequences)."""
+        keys = [chain.seq_key for target in self.complexes if len({c.sequence for c in target.chains}) > 1
+                for chain in target.chains]
+        return list(dict.fromkeys(keys))
+
+    def names(self) -> dict[str, Target]:
+        """Every accepted target by its name without case (target names compare as on macOS filesystems)."""
+        return {target.name.lower(): target for target in self.targets + self.complexes}
 
 
 def sequence_key(sequence: str) -> str:
@@ -117,8 +177,13 @@ def target_name(record_id: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_id)
     name = re.sub(r"\.{2,}", "_", name)
     name = re.sub(r"_{2,}", "_", name).strip("._-")
+    return bounded_name(name, record_id)
+
+
+def bounded_name(name: str, identity: str) -> str:
+    """``name`` (already filesystem-safe) cut to MAX_NAME_LENGTH, ending in a hash of ``identity`` when cut."""
     if len(name) > MAX_NAME_LENGTH:
-        digest = hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:8]
         name = f"{name[:MAX_NAME_LENGTH - 9].rstrip('._-')}_{digest}"
     return name
 
@@ -138,12 +203,14 @@ def read_query_fasta(path: str | Path) -> str:
     return sequence
 
 
-def expand_inputs(inputs: Iterable[str]) -> tuple[list[Path], list[Problem]]:
-    """Resolve the config's ``inputs`` (files, directories, globs) into a sorted, de-duplicated file list."""
+def expand_inputs(inputs: Iterable[str], config_key: str = "inputs") -> tuple[list[Path], list[Problem]]:
+    """Resolve the config's ``inputs`` (files, directories, globs) into a sorted, de-duplicated file list.
+
+    ``config_key`` names the list in messages (``pulldown.baits`` reads its files the same way)."""
     files: list[Path] = []
     problems: list[Problem] = []
     for index, entry in enumerate(inputs):
-        key = f"config inputs[{index}]"
+        key = f"config {config_key}[{index}]"
         if any(char in entry for char in "*?["):
             matches = sorted(Path(match) for match in glob.glob(entry, recursive=True) if Path(match).is_file())
             if not matches:
@@ -229,6 +296,11 @@ def read_records(path: Path, nonstandard: NonstandardPolicy = "map") -> tuple[li
         problems.extend(sequence_problems)
         if sequence_problems:
             continue
+        chains = sequence.split(CHAIN_SEPARATOR) if CHAIN_SEPARATOR in sequence else []
+        if len(chains) > MAX_CHAINS:
+            problems.append(Problem(where, header_line, record_id, f"the complex has {len(chains)} chains; "
+                                    f"AlphaFold2 names at most {MAX_CHAINS} (one per PDB chain ID)"))
+            continue
         name = target_name(record_id)
         if not name:
             problems.append(Problem(where, header_line, record_id, "the ID has no letter or digit left to "
@@ -237,8 +309,17 @@ def read_records(path: Path, nonstandard: NonstandardPolicy = "map") -> tuple[li
         if name != record_id:
             problems.append(Problem(where, header_line, record_id, f"{_describe_unsafe(record_id)}; the target "
                                     f"is named '{name}'", severity="warning"))
-        targets.append(Target(name, record_id, description, sequence, where, header_line))
+        targets.append(Target(name, record_id, description, sequence, where, header_line,
+                              complex_chains([(record_id, chain) for chain in chains])))
     return targets, problems
+
+
+def complex_chains(records: list[tuple[str, str]]) -> tuple[Chain, ...]:
+    """The chains of a complex from (record ID, sequence) pairs in chain order: IDs A, B, ... ('' for none)."""
+    if not records:
+        return ()
+    return tuple(Chain(chain_id, record_id, sequence)
+                 for chain_id, (record_id, sequence) in zip(chain_ids(len(records)), records))
 
 
 def _check_sequence(body: list[str], header_line: int, where: str, record_id: str,
@@ -246,6 +327,7 @@ def _check_sequence(body: list[str], header_line: int, where: str, record_id: st
     substitutions = NONSTANDARD_POLICIES[nonstandard]
     letters: list[str] = []
     bad: dict[str, tuple[int, int]] = {}
+    separators: list[tuple[int, int]] = []
     for offset, line in enumerate(body, start=1):
         for column, char in enumerate(line, start=1):
             if char.isspace():
@@ -253,6 +335,9 @@ def _check_sequence(body: list[str], header_line: int, where: str, record_id: st
             upper = char.upper()
             if upper in _ACCEPTED_LETTERS:
                 letters.append(upper)
+            elif char == CHAIN_SEPARATOR:
+                separators.append((header_line + offset, column))
+                letters.append(char)
             elif upper in substitutions:
                 letters.append(substitutions[upper])
             else:
@@ -266,7 +351,28 @@ def _check_sequence(body: list[str], header_line: int, where: str, record_id: st
                 for char, (line, column) in sorted(bad.items(), key=lambda item: item[1])]
     if not sequence:
         problems.append(Problem(where, header_line, record_id, "the record has no sequence"))
+    elif separators:
+        problems.extend(_empty_chain_problems(sequence, separators, where, record_id))
     return sequence, problems
+
+
+def _empty_chain_problems(sequence: str, separators: list[tuple[int, int]], where: str,
+                          record_id: str) -> list[Problem]:
+    """An error for every empty chain of a ':'-separated complex, at the ':' that closes or opens it."""
+    chains = sequence.split(CHAIN_SEPARATOR)
+    problems = []
+    for index, chain in enumerate(chains):
+        if chain:
+            continue
+        if index == 0:
+            (line, column), reason = separators[0], "the sequence starts with ':', an empty first chain"
+        elif index == len(chains) - 1:
+            (line, column), reason = separators[-1], "the sequence ends with ':', an empty last chain"
+        else:
+            (line, column), reason = separators[index], f"'::' leaves chain {index + 1} empty"
+        problems.append(Problem(where, line, record_id, f"column {column}: {reason}; ':' separates the chains "
+                                "of a complex, each of which needs residues"))
+    return problems
 
 
 def _last_position(body: list[str], header_line: int, char: str) -> tuple[int, int] | None:
@@ -315,42 +421,63 @@ def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
     by_id: dict[str, Target] = {}
     by_name: dict[str, Target] = {}
     for path in files:
+        batch.files.append(path.resolve())
         targets, problems = read_records(path, nonstandard)
         batch.errors.extend(p for p in problems if p.severity == "error")
         batch.warnings.extend(p for p in problems if p.severity == "warning")
         for target in targets:
-            problem = _batch_problem(target, by_id, by_name, min_length, max_length, reserved)
+            problem = batch_problem(target, by_name, min_length, max_length, reserved, by_id)
             if problem is not None:
                 batch.errors.append(problem)
                 continue
             by_id[target.record_id] = target
             by_name[target.name.lower()] = target
-            batch.targets.append(target)
+            (batch.complexes if target.is_complex else batch.targets).append(target)
     if not files and not batch.errors:
         batch.errors.append(Problem("config inputs", None, None, "no input FASTA files are configured"))
     batch.errors.sort(key=lambda problem: (problem.path, problem.line or 0))
     return batch
 
 
-def _batch_problem(target: Target, by_id: dict[str, Target], by_name: dict[str, Target],
-                   min_length: int, max_length: int, reserved: set[str]) -> Problem | None:
-    """A problem of ``target`` relative to the batch (length limits, reserved, duplicate IDs and names) or None."""
+def batch_problem(target: Target, by_name: dict[str, Target], min_length: int, max_length: int,
+                  reserved: set[str], by_id: dict[str, Target] | None = None) -> Problem | None:
+    """A problem of ``target`` relative to the batch (length limits, reserved, duplicate IDs and names) or None.
+
+    ``by_name`` holds the names taken (lower case), ``by_id`` the record IDs taken (None: not a record)."""
     def problem(reason: str) -> Problem:
         return Problem(target.path, target.line, target.record_id, reason)
 
     if target.name.lower() in reserved:
         return problem(f"the target name '{target.name}' is reserved: it is one of the batch's own files "
                        f"({', '.join(sorted(reserved))}); rename the record")
-    length = len(target.sequence)
-    if length < min_length:
-        return problem(f"the sequence has {length} residues, fewer than min_length ({min_length})")
-    if length > max_length:
-        return problem(f"the sequence has {length} residues, more than max_length ({max_length})")
-    if target.record_id in by_id:
+    length_problem = _length_problem(target, min_length, max_length)
+    if length_problem is not None:
+        return problem(length_problem)
+    if by_id is not None and target.record_id in by_id:
         first = by_id[target.record_id]
         return problem(f"duplicate record ID; it is also at {first.path}:{first.line}")
     if target.name.lower() in by_name:
         first = by_name[target.name.lower()]
         return problem(f"the IDs '{first.record_id}' ({first.path}:{first.line}) and '{target.record_id}' "
                        f"both become the target name '{target.name}'; rename one of them")
+    return None
+
+
+def _length_problem(target: Target, min_length: int, max_length: int) -> str | None:
+    """min_length applies to every chain, max_length to the target's total length."""
+    if not target.is_complex:
+        length = len(target.sequence)
+        if length < min_length:
+            return f"the sequence has {length} residues, fewer than min_length ({min_length})"
+        if length > max_length:
+            return f"the sequence has {length} residues, more than max_length ({max_length})"
+        return None
+    for chain in target.chains:
+        if len(chain.sequence) < min_length:
+            source = "" if chain.record_id == target.record_id else f" (record '{chain.record_id}')"
+            return (f"chain {chain.chain_id}{source} has {len(chain.sequence)} residues, fewer than min_length "
+                    f"({min_length}, which applies to each chain)")
+    if target.length > max_length:
+        return (f"the complex has {target.length} residues in its {len(target.chains)} chains, more than max_length "
+                f"({max_length}, which applies to the complex's total length)")
     return None

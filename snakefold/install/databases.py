@@ -124,6 +124,8 @@ FORMATS: dict[str, Format] = {
 TOOL_FORMATS = {"jackhmmer": "fasta", "hhblits": "hhsuite", "mmseqs2": "mmseqs"}
 #: The template search's databases (catalog name -> format): the PDB70 HMMs, the mmCIF files, obsolete entries.
 TEMPLATE_DATABASES = {"pdb70": "hhsuite", "pdb_mmcif": "mmcif_dir", "obsolete_pdbs": "file"}
+#: AlphaFold-Multimer's template search of a complex's chains (hmmsearch): PDB sequences, mmCIF files, obsolete.
+MULTIMER_TEMPLATE_DATABASES = {"pdb_seqres": "fasta", "pdb_mmcif": "mmcif_dir", "obsolete_pdbs": "file"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,8 +156,13 @@ def catalog() -> dict[str, CatalogEntry]:
 
 
 def presets() -> dict[str, dict]:
-    """Each preset's description, MSA searches (name, tool, databases) and template databases."""
+    """Each preset's description, MSA searches (name, tool, databases), template databases and pairing tool."""
     return _catalog_data()["presets"]
+
+
+def pairing_searches() -> dict[str, dict]:
+    """The UniProt search for AlphaFold-Multimer's pairing, by tool: its name and database."""
+    return _catalog_data()["pairing"]
 
 
 def database_path(databases_config: dict, name: str) -> str:

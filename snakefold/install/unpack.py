@@ -3,7 +3,9 @@
 Formats (the ``format`` of a download source):
 
 * ``file``: the file itself, under ``name`` (a hard link when the filesystem allows, else a copy);
-* ``gzip``: decompressed into ``name`` (by default the file name without ``.gz``);
+* ``gzip``: decompressed into ``name`` (by default the file name without ``.gz``); when an earlier source of
+  the same item already unpacked to that name, appended to it, so sources are concatenated in their order
+  (UniProt: TrEMBL, then Swiss-Prot, as AlphaFold2 installs it);
 * ``tar``, ``tar.gz``: the archive's members, or only the ``members`` listed, in one pass over the
   stream. Every member is checked before it is written: an absolute path, a ``..`` component, a link
   pointing outside the target, a device or a FIFO is refused with the member's name (and extraction also
@@ -48,9 +50,9 @@ def _place_file(source: Path, destination: Path) -> None:
         shutil.copyfile(source, destination)
 
 
-def gunzip(source: Path, destination: Path) -> None:
+def gunzip(source: Path, destination: Path, append: bool = False) -> None:
     try:
-        with gzip.open(source, "rb") as compressed, open(destination, "wb") as plain:
+        with gzip.open(source, "rb") as compressed, open(destination, "ab" if append else "wb") as plain:
             shutil.copyfileobj(compressed, plain, COPY_BYTES)
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         destination.unlink(missing_ok=True)
@@ -134,7 +136,8 @@ def unpack(source: Path, fmt: str, target: Path, *, name: str | None = None,
     if fmt == "file":
         _place_file(source, target / (name or source.name))
     elif fmt == "gzip":
-        gunzip(source, target / (name or default_name(source.name, fmt)))
+        destination = target / (name or default_name(source.name, fmt))
+        gunzip(source, destination, append=destination.exists())
     elif fmt in ("tar", "tar.gz"):
         untar(source, target, members)
     elif fmt == "mmcif-divided":

@@ -1,8 +1,12 @@
-"""The batch of a run: targets from the config's inputs, and the tables intake writes.
+"""The batch of a run: targets from the config's inputs, complex sheets and pulldown screen, and the tables
+intake writes.
 
 ``targets.tsv`` lists every accepted target with its sequence key (targets that share a sequence share a
 key, and the workflow computes each key once); ``rejected.tsv`` lists every record that was refused, with
-the file, the line and the reason.
+the file, the line and the reason. A batch with complexes lists them after the single-chain targets
+(``length``: all chains; ``seq_key``: the complex's) and adds a last column ``chains``, the sequence keys of
+every target's chains in chain-ID order (A, B, ...) separated by commas; a batch of single chains has no
+such column, so its table is as it always was.
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ from typing import Iterable
 
 from snakefold.common.atomic import atomic_write_text
 from snakefold.common.fasta import Batch, Problem, Target, load_batch
+from snakefold.plan.complexes import ComplexSettings, add_complexes
 from snakefold.plan.layout import BATCH_FILES
 
 TARGET_COLUMNS = ("target", "record_id", "seq_key", "length", "file", "line", "description")
+#: The column a batch with complexes adds to targets.tsv.
+CHAINS_COLUMN = "chains"
 REJECTED_COLUMNS = ("target", "file", "line", "reason")
 
 
 def batch_from_config(config: dict) -> Batch:
-    return load_batch(config["inputs"], config["min_length"], config["max_length"],
-                      config["nonstandard_residues"], reserved_names=BATCH_FILES)
+    """Every target of a validated config: its inputs' records, then the complexes of its sheets and screen."""
+    settings = ComplexSettings.from_config(config)
+    if config["inputs"]:
+        batch = load_batch(config["inputs"], config["min_length"], config["max_length"],
+                           config["nonstandard_residues"], reserved_names=BATCH_FILES)
+    else:
+        batch = Batch()
+    if settings.sheets or settings.baits or settings.preys:
+        add_complexes(batch, config, BATCH_FILES)
+    return batch
 
 
 def intake_report(batch: Batch, on_invalid: str) -> str:
@@ -50,8 +65,12 @@ def _tsv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
 
 
 def targets_tsv(targets: Iterable[Target]) -> str:
-    rows = ((t.name, t.record_id, t.seq_key, len(t.sequence), t.path, t.line, t.description) for t in targets)
-    return _tsv(TARGET_COLUMNS, rows)
+    targets = list(targets)
+    rows = [[t.name, t.record_id, t.seq_key, t.length, t.path, t.line, t.description] for t in targets]
+    if not any(target.is_complex for target in targets):
+        return _tsv(TARGET_COLUMNS, rows)
+    chains = [",".join(chain.seq_key for chain in t.chains) if t.is_complex else t.seq_key for t in targets]
+    return _tsv((*TARGET_COLUMNS, CHAINS_COLUMN), (row + [keys] for row, keys in zip(rows, chains)))
 
 
 def rejected_tsv(errors: Iterable[Problem]) -> str:

@@ -120,6 +120,21 @@ def contradictions(config: dict) -> list[str]:
     if config["min_length"] > config["max_length"]:
         problems.append(f"config keys 'min_length' ({config['min_length']}) and 'max_length' ({config['max_length']}) "
                         "contradict each other: no sequence can be at least the one and at most the other")
+    pulldown, sheets = config["pulldown"], config["complexes"]["sheets"]
+    if not (config["inputs"] or sheets or pulldown["baits"] or pulldown["preys"]):
+        problems.append("config key 'inputs' is required but missing (or empty): list FASTA files, directories or "
+                        "glob patterns, or give a pulldown screen ('pulldown.baits') or complex sheets "
+                        "('complexes.sheets')")
+    if not pulldown["all_vs_all"]:
+        for given, other in (("baits", "preys"), ("preys", "baits")):
+            if pulldown[given] and not pulldown[other]:
+                problems.append(f"config key 'pulldown.{given}' is given but 'pulldown.{other}' is not: a screen folds "
+                                f"every bait with every prey; give {other} too, or set 'pulldown.all_vs_all: true' "
+                                f"to fold every pair of the records given")
+    if (pulldown["all_vs_all"] or pulldown["homodimers"]) and not (pulldown["baits"] or pulldown["preys"]):
+        option = "all_vs_all" if pulldown["all_vs_all"] else "homodimers"
+        problems.append(f"config key 'pulldown.{option}' is set, but 'pulldown.baits' and 'pulldown.preys' name no "
+                        "file: give the records to fold")
     return problems
 
 

@@ -2,7 +2,9 @@
 
 :func:`download_plan` lists each item (its manifest entry, where it goes, the config key that set it) and the
 problems found (a database the catalog cannot download, a path an archive cannot yield); the ``download``
-rules, ``snakefold download`` and ``snakefold check-install`` all work from it.
+rules, ``snakefold download`` and ``snakefold check-install`` all work from it. A batch with complexes also
+needs what AlphaFold-Multimer searches: UniProt for the pairing of heteromers' chains and, with templates,
+the PDB sequences (pdb_seqres) of its template search; the batch is read from the config when not given.
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.install.databases import TEMPLATE_DATABASES, catalog, database_path, missing_files
+from snakefold.common.fasta import Batch
+from snakefold.install.databases import (
+    MULTIMER_TEMPLATE_DATABASES,
+    TEMPLATE_DATABASES,
+    catalog,
+    database_path,
+    missing_files,
+)
 from snakefold.install.manifest import Item, database_item, load_manifest, params_file
 from snakefold.model.param_sets import configured_params_dir, params_path, read_record
+from snakefold.plan.batch import batch_from_config
 from snakefold.plan.msa import msa_plan
 
 
@@ -63,21 +73,30 @@ def params_plan(config: dict) -> list[Planned]:
     return [Planned(item, directory, directory, key, tuple(params_file(preset) for preset in presets))]
 
 
-def _needed_databases(config: dict) -> dict[str, tuple[str, str]]:
+def _needed_databases(config: dict, batch: Batch) -> dict[str, tuple[str, str]]:
     """Catalog database name -> (configured path, its config key) of every database the config searches."""
     needed = {}
-    for search in msa_plan(config).searches:
+    for search in msa_plan(config, pairing=bool(batch.paired_chain_keys)).all_searches:
         for database in search.databases:
             if database.config_key == f"databases.{database.name}":
                 needed[database.name] = (database.path, database.config_key)
     if config["templates"]["enabled"]:
         databases_section = config["databases"]
-        for name in TEMPLATE_DATABASES:
+        template_databases = [*TEMPLATE_DATABASES, *(MULTIMER_TEMPLATE_DATABASES if batch.complexes else ())]
+        for name in template_databases:
             needed[name] = (database_path(databases_section, name), f"databases.{name}")
     return needed
 
 
-def database_plan(config: dict) -> tuple[list[Planned], list[str]]:
+def _batch_of(config: dict) -> Batch:
+    """The batch of ``config`` as far as it can be read (its problems are intake's to report)."""
+    try:
+        return batch_from_config(config)
+    except SnakefoldError:
+        return Batch()
+
+
+def database_plan(config: dict, batch: Batch | None = None) -> tuple[list[Planned], list[str]]:
     """The catalog databases the config's searches read, where they go, and what cannot be downloaded.
 
     A database is installed at the path the config gives it (``databases.<name>``, else its catalog path
@@ -87,7 +106,7 @@ def database_plan(config: dict) -> tuple[list[Planned], list[str]]:
     """
     entries = catalog()
     plan, problems = [], []
-    for name, (path, key) in _needed_databases(config).items():
+    for name, (path, key) in _needed_databases(config, _batch_of(config) if batch is None else batch).items():
         found = database_item(name, path)
         present = not missing_files(entries[name].format, path)
         if found is None:
@@ -108,9 +127,11 @@ def database_plan(config: dict) -> tuple[list[Planned], list[str]]:
     return plan, problems
 
 
-def download_plan(config: dict) -> tuple[list[Planned], list[str]]:
-    """Every item the config needs installed (parameters, then databases) and the problems found."""
-    databases, problems = database_plan(config)
+def download_plan(config: dict, batch: Batch | None = None) -> tuple[list[Planned], list[str]]:
+    """Every item the config needs installed (parameters, then databases) and the problems found.
+
+    ``batch``: the config's batch when already read (None: read it here)."""
+    databases, problems = database_plan(config, batch)
     return params_plan(config) + databases, problems
 
 

@@ -6,6 +6,14 @@ and the most rows kept of its MSA. The preset (``databases.preset``) lists its s
 merge order; ``msa.mode`` keeps all of them (``preset``), those of one tool, or none (``precomputed``,
 ``single_sequence``).
 
+The **pairing search** is AlphaFold-Multimer's extra search of each distinct chain of a heteromeric complex
+against UniProt, whose hits are paired across chains by species: jackhmmer (search ``uniprot``, the
+Stockholm file AlphaFold2 calls ``uniprot_hits.sto``, the same jackhmmer flags as its other searches, the
+first 50,000 rows kept), or its MMseqs2 equivalent (search ``uniprot_mmseqs``: the MMseqs2 search flags, no
+hit filtered away by ``result2msa``, each hit's full UniProt header kept). It uses mmseqs2 when ``msa.mode`` is mmseqs2 or, in mode ``preset``,
+when the preset says so (colabfold); jackhmmer otherwise (hhblits searches no UniProt sequences). It is
+planned only for a batch that needs it, so that a batch of single chains needs no UniProt database.
+
 The cache key of a search's result is made of the query sequence, the tool and its version, each
 database's name, format and fingerprint (:func:`snakefold.install.databases.fingerprint`), the tool's
 options that change the result (its flags, the row limit) and :data:`FORMAT_VERSION`; threads, memory and
@@ -30,6 +38,10 @@ OUTPUT_FORMATS = {"jackhmmer": "sto", "hhblits": "a3m", "mmseqs2": "a3m"}
 TOOL_VERSIONS = {"jackhmmer": jackhmmer.version, "hhblits": hhblits.version, "mmseqs2": mmseqs.version}
 #: The option groups of each tool's config section that change its result.
 RESULT_OPTIONS = {"jackhmmer": ("flags",), "hhblits": ("flags",), "mmseqs2": ("search_flags", "msa_flags")}
+#: The option group that replaces one of RESULT_OPTIONS in the pairing search, by tool (result group -> config group).
+PAIRING_OPTIONS = {"mmseqs2": {"msa_flags": "pairing_msa_flags"}}
+#: Options the pairing search adds, by tool: MMseqs2 keeps each hit's full UniProt header (its species mnemonic).
+PAIRING_EXTRA_OPTIONS: dict[str, dict[str, Any]] = {"mmseqs2": {"full_headers": True}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +60,9 @@ class ToolSettings:
     """A search tool's options that change its result (threads, memory and time come from resources:)."""
 
     tool: str
-    #: option groups that change the result (jackhmmer/hhblits: flags; mmseqs2: search_flags, msa_flags)
-    options: dict[str, dict[str, Any]]
+    #: option groups that change the result (jackhmmer/hhblits: flags; mmseqs2: search_flags, msa_flags; the
+    #: pairing search of mmseqs2 also full_headers)
+    options: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,18 +103,46 @@ class MsaSearch:
 
 @dataclasses.dataclass
 class MsaPlan:
-    """The searches of a run (empty for precomputed and single_sequence) and the config problems found."""
+    """The searches of a run (empty for precomputed and single_sequence), the pairing search of complexes'
+    chains (None when not needed) and the config problems found."""
 
     mode: str
     preset: str
     searches: list[MsaSearch]
     precomputed_dir: str | None
     problems: list[str]
+    pairing: MsaSearch | None = None
+
+    @property
+    def all_searches(self) -> list[MsaSearch]:
+        """Every search a job may run: the MSA searches, then the pairing search."""
+        return self.searches + ([self.pairing] if self.pairing else [])
 
 
-def tool_settings(msa_section: Mapping[str, Any], tool: str) -> ToolSettings:
+def tool_settings(msa_section: Mapping[str, Any], tool: str, pairing: bool = False) -> ToolSettings:
     section = msa_section[tool]
-    return ToolSettings(tool, {group: dict(section[group]) for group in RESULT_OPTIONS[tool]})
+    replaced = PAIRING_OPTIONS.get(tool, {}) if pairing else {}
+    options: dict[str, Any] = {group: dict(section[replaced.get(group, group)]) for group in RESULT_OPTIONS[tool]}
+    return ToolSettings(tool, {**options, **(PAIRING_EXTRA_OPTIONS.get(tool, {}) if pairing else {})})
+
+
+def pairing_tool(mode: str, preset: str) -> str:
+    """The tool of the pairing search: the mode's (jackhmmer, mmseqs2), the preset's in mode preset, else jackhmmer."""
+    if mode in databases.pairing_searches():
+        return mode
+    return databases.presets()[preset]["pairing"] if mode == "preset" else "jackhmmer"
+
+
+def pairing_search(config: Mapping[str, Any]) -> MsaSearch:
+    """The UniProt search of a heteromeric complex's chains (module doc)."""
+    msa_section, databases_section = config["msa"], config["databases"]
+    tool = pairing_tool(msa_section["mode"], databases_section["preset"])
+    entry = databases.pairing_searches()[tool]
+    catalog = databases.catalog()
+    search_databases = tuple(SearchDatabase(name, catalog[name].format, databases.database_path(databases_section, name),
+                                            f"databases.{name}") for name in entry["databases"])
+    return MsaSearch(entry["name"], tool, search_databases, msa_section["max_hits"].get(entry["name"]),
+                     tool_settings(msa_section, tool, pairing=True))
 
 
 def _preset_searches(databases_section: Mapping[str, Any]) -> list[tuple[str, str, list[SearchDatabase]]]:
@@ -122,8 +163,11 @@ def _preset_searches(databases_section: Mapping[str, Any]) -> list[tuple[str, st
         for name in search["databases"]]) for search in databases.presets()[preset]["msa"]]
 
 
-def msa_plan(config: Mapping[str, Any]) -> MsaPlan:
-    """The MSA searches the config asks for, with every config problem found (checked paths come later)."""
+def msa_plan(config: Mapping[str, Any], pairing: bool = False) -> MsaPlan:
+    """The MSA searches the config asks for, with every config problem found (checked paths come later).
+
+    ``pairing``: the batch has heteromeric complexes, whose chains also get the pairing search (unless the
+    mode searches nothing: precomputed, single_sequence)."""
     msa_section = config["msa"]
     databases_section = config["databases"]
     mode, preset = msa_section["mode"], databases_section["preset"]
@@ -156,13 +200,17 @@ def msa_plan(config: Mapping[str, Any]) -> MsaPlan:
             problems.append(
                 f"config key 'msa.mode' is '{mode}', but databases.preset '{preset}' has no search with that tool "
                 f"(it has: {', '.join(offered) or 'none'}); choose another msa.mode or databases.preset")
-    return MsaPlan(mode, preset, searches, msa_section["precomputed_dir"], problems)
+    paired = pairing_search(config) if pairing and mode not in ("precomputed", "single_sequence") else None
+    if paired is not None and paired.name in names:
+        problems.append(f"config key 'databases.custom': the search name '{paired.name}' is the UniProt search of "
+                        "complexes' chains (pairing by species); give the custom search another name")
+    return MsaPlan(mode, preset, searches, msa_section["precomputed_dir"], problems, paired)
 
 
 def database_problems(plan: MsaPlan, verified_dir: str | Path | None = None) -> list[str]:
     """Every missing or damaged database of the plan's searches, naming its config key."""
     problems = []
-    for search in plan.searches:
+    for search in plan.all_searches:
         for database in search.databases:
             for problem in databases.check_database(database.name, database.format, database.path, verified_dir):
                 problems.append(f"config key '{database.config_key}' (search '{search.name}', {search.tool}): "

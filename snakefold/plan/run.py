@@ -16,6 +16,11 @@ Stages, per distinct sequence ``seq`` (targets that share a sequence share its c
     query FASTA  -> msa_<search> (one cache entry per search)  -> templates (hhsearch from the first MSA)
                  -> features (sequence + merged MSAs + templates) -> predict (preset x seed) -> rank -> relax
     per target:  record -> report -> summary
+
+Complexes (:mod:`snakefold.plan.complexes`) are searched per distinct chain: every chain gets the MSA
+searches (shared, by content, with single-chain targets of the same sequence and other complexes and
+batches), and every chain of a heteromeric complex the UniProt pairing search (``Plan.pairing_entries``).
+Pairing, prediction and report of complexes are not planned yet: ``snakemake all_msas`` runs the searches.
 """
 
 from __future__ import annotations
@@ -102,8 +107,10 @@ class Plan:
     batch: Batch
     problems: list[str] = field(default_factory=list)
     msa: MsaPlan | None = None
-    #: seq -> its MSAs in merge order ([] for single_sequence)
+    #: seq -> its MSAs in merge order ([] for single_sequence); single-chain targets' and complexes' chains
     msa_entries: dict[str, list[MsaEntry]] = field(default_factory=dict)
+    #: seq -> its UniProt search for pairing, for each chain of a heteromeric complex
+    pairing_entries: dict[str, MsaEntry] = field(default_factory=dict)
     #: search cache key -> the job that makes it
     search_jobs: dict[str, SearchJob] = field(default_factory=dict)
     #: seq -> template cache key; key -> job
@@ -123,12 +130,18 @@ class Plan:
 
     @property
     def sequences(self) -> dict[str, str]:
-        """seq -> sequence, one entry per distinct sequence."""
+        """seq -> sequence, one entry per distinct sequence of a single-chain target."""
         return self.batch.sequences
+
+    @functools.cached_property
+    def search_sequences(self) -> dict[str, str]:
+        """seq -> sequence of everything searched: single-chain targets' sequences and complexes' chains."""
+        return {**self.batch.sequences, **self.batch.chain_sequences}
 
     @property
     def input_files(self) -> list[str]:
-        return sorted({target.path for target in self.batch.targets}
+        return sorted({target.path for target in self.batch.targets + self.batch.complexes}
+                      | set(self.batch.complex_inputs)
                       | {problem.path for problem in self.batch.errors if problem.line})
 
     def target_wildcard(self) -> str:
@@ -141,15 +154,15 @@ class Plan:
 
     def query_fasta_text(self, seq: str) -> str:
         """The query FASTA of a distinct sequence, named by its key."""
-        return f">{seq}\n{self.sequences[seq]}\n"
+        return f">{seq}\n{self.search_sequences[seq]}\n"
 
     def query_fasta(self, wildcards) -> str:
         self.stop_on_problems()
         return self.query_fasta_text(wildcards.seq)
 
     def targets_table(self) -> str:
-        """targets.tsv: every accepted target with its sequence key, file and line."""
-        return targets_tsv(self.batch.targets)
+        """targets.tsv: every accepted target (complexes last, with their chains) with its sequence key, file, line."""
+        return targets_tsv(self.batch.targets + self.batch.complexes)
 
     def rejected_table(self) -> str:
         """rejected.tsv: every refused record with its file, line and reason."""
@@ -176,7 +189,13 @@ class Plan:
         return self.search_jobs[wildcards.key].spec
 
     def search_length(self, wildcards) -> int:
-        return len(self.sequences[self.search_jobs[wildcards.key].seq])
+        return len(self.search_sequences[self.search_jobs[wildcards.key].seq])
+
+    def all_msas(self, wildcards=None) -> list[str]:
+        """Every MSA search of the batch: each distinct sequence's and chain's, and the chains' pairing searches."""
+        self.stop_on_problems()
+        return ([entry.path for entries in self.msa_entries.values() for entry in entries]
+                + [entry.path for entry in self.pairing_entries.values()])
 
     # ------------------------------------------------------------------------------------------ templates
     @property
@@ -391,7 +410,7 @@ class Plan:
 
         Computed only when a download rule is part of the DAG, so that no other run depends on it."""
         try:
-            planned, problems = downloads.download_plan(self.config)
+            planned, problems = downloads.download_plan(self.config, self.batch)
         except SnakefoldError as error:
             planned, problems = [], [str(error)]
         if problems:
@@ -457,13 +476,19 @@ def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
         plan.problems.append(summary)
     elif summary:
         notify(summary)
-    if not plan.batch.targets and not plan.problems:
+    if not plan.batch.targets and not plan.batch.complexes and not plan.problems:
         notify("no valid target is left to predict: the run writes rejected.tsv and the summary only")
+    if plan.batch.complexes:
+        names = ", ".join(target.name for target in plan.batch.complexes[:5])
+        more = f" and {len(plan.batch.complexes) - 5} more" if len(plan.batch.complexes) > 5 else ""
+        notify(f"{len(plan.batch.complexes)} complex(es) in the batch ({names}{more}): `snakemake all_msas` searches "
+               "their chains (each distinct chain once); predicting complexes is not part of the workflow yet")
 
 
 def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
     config, layout = plan.config, plan.layout
-    plan.msa = msa = msa_plan(config)
+    paired_chains = plan.batch.paired_chain_keys
+    plan.msa = msa = msa_plan(config, pairing=bool(paired_chains))
     plan.problems.extend(msa.problems)
     missing_databases = database_problems(msa, verified_dir=layout.verified_databases())
     plan.problems.extend(missing_databases)
@@ -474,21 +499,26 @@ def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
             _plan_precomputed(plan)
         return
     versions = {}
-    for tool in sorted({search.tool for search in msa.searches}):
+    for tool in sorted({search.tool for search in msa.all_searches}):
         try:
             versions[tool] = TOOL_VERSIONS[tool]()
         except SnakefoldError as error:
             plan.problems.append(f"msa.mode '{msa.mode}' with databases.preset '{msa.preset}' needs {tool}: {error}")
     if plan.problems or msa.mode == "single_sequence":
         return
-    fingerprints = {search.name: search.fingerprints() for search in msa.searches}
-    for seq, sequence in plan.sequences.items():
-        plan.msa_entries[seq] = []
-        for search in msa.searches:
-            key = content_key(search.key_parts(sequence, versions[search.tool], fingerprints[search.name]))
-            path = entry(layout.msa_entry(search.name, key, search.output_format))
-            plan.msa_entries[seq].append(MsaEntry(search.name, path, search.output_format, key))
-            plan.search_jobs[key] = SearchJob(seq, json.dumps(search.to_spec(), sort_keys=True))
+    fingerprints = {search.name: search.fingerprints() for search in msa.all_searches}
+
+    def planned(search, seq: str) -> MsaEntry:
+        sequence = plan.search_sequences[seq]
+        key = content_key(search.key_parts(sequence, versions[search.tool], fingerprints[search.name]))
+        path = entry(layout.msa_entry(search.name, key, search.output_format))
+        plan.search_jobs[key] = SearchJob(seq, json.dumps(search.to_spec(), sort_keys=True))
+        return MsaEntry(search.name, path, search.output_format, key)
+
+    for seq in plan.search_sequences:
+        plan.msa_entries[seq] = [planned(search, seq) for search in msa.searches]
+    for seq in paired_chains:
+        plan.pairing_entries[seq] = planned(msa.pairing, seq)
 
 
 def _plan_precomputed(plan: Plan) -> None:

@@ -7,6 +7,11 @@ scores. ColabFold's settings are the config's defaults: search ``--num-iteration
 10000 -s 8``; MSA ``--filter-msa 1 --filter-min-enable 1000 --diff 3000 --qid 0.0,0.2,0.4,0.6,0.8,1.0
 --qsc 0 --max-seq-id 0.95``.
 
+MMseqs2 names a hit by the identifier it parsed from the FASTA header (the accession of a UniProt header
+``sp|P69905|HBA_HUMAN ...``); with ``full_headers`` each hit's a3m header starts with its whole FASTA
+header instead (read with ``convertalis``), so that the UniProt entry name, whose species mnemonic
+AlphaFold-Multimer pairs by, is kept.
+
 A database is named by its prefix: the files ``<prefix>``, ``<prefix>.index``, ``<prefix>.dbtype`` and the
 headers ``<prefix>_h`` (+ ``.index``, ``.dbtype``). Its data file is a series of NUL-terminated entries;
 the ``.index`` lists ``key offset length`` of each.
@@ -54,8 +59,10 @@ def search_command(query_db: str | Path, target_db: str | Path, results: str | P
 
 def search_to_a3m(query_fasta: str | Path, database: str | Path, output_a3m: str | Path, workdir: str | Path, *,
                   search_flags: Mapping[str, object], msa_flags: Mapping[str, object], threads: int,
-                  log: str | Path, timeout: float, database_name: str) -> None:
-    """Search ``database`` (a prefix) and write the hits' a3m to ``output_a3m``; ``workdir`` is scratch space."""
+                  log: str | Path, timeout: float, database_name: str, full_headers: bool = False) -> None:
+    """Search ``database`` (a prefix) and write the hits' a3m to ``output_a3m``; ``workdir`` is scratch space.
+
+    ``full_headers``: each hit's header is its whole FASTA header (module doc)."""
     workdir = Path(workdir)
     label = f"{database_name} ({database})"
     run_tool(BINARY, [BINARY, "createdb", str(query_fasta), str(workdir / "query"), "-v", "2"], log,
@@ -64,9 +71,27 @@ def search_to_a3m(query_fasta: str | Path, database: str | Path, output_a3m: str
                                     threads), log, timeout=timeout, database=label)
     result2msa(workdir / "query", database, workdir / "result", workdir / "msa", msa_format_mode=6, flags=msa_flags,
                threads=threads, log=log, timeout=timeout, database_name=label)
+    headers = {}
+    if full_headers:
+        run_tool(BINARY, [BINARY, "convertalis", str(workdir / "query"), str(database), str(workdir / "result"),
+                          str(workdir / "headers.tsv"), "--format-output", "target,theader", "--threads", str(threads),
+                          "-v", "2"], log, timeout=timeout, database=label)
+        with open(workdir / "headers.tsv", "rb") as table:
+            headers = dict(line.rstrip(b"\n").split(b"\t", 1) for line in table if b"\t" in line)
     with open(output_a3m, "wb") as output:
         for entry in read_entries(workdir / "msa"):
-            output.write(entry)
+            output.write(with_full_headers(entry, headers) if headers else entry)
+
+
+def with_full_headers(a3m: bytes, headers: Mapping[bytes, bytes]) -> bytes:
+    """``a3m`` with each record whose identifier ``headers`` knows renamed by its full header (scores kept)."""
+    lines = a3m.split(b"\n")
+    for index, line in enumerate(lines):
+        if line.startswith(b">"):
+            identifier, tab, rest = line[1:].partition(b"\t")
+            if identifier in headers:
+                lines[index] = b">" + headers[identifier] + tab + rest
+    return b"\n".join(lines)
 
 
 def data_files(prefix: Path) -> list[Path]:

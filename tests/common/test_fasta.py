@@ -235,8 +235,8 @@ def test_missing_inputs(tmp_path):
     assert messages == [
         f"config inputs[0]: '{tmp_path / 'nope.fasta'}' does not exist",
         f"config inputs[1]: the pattern '{tmp_path / '*.fa'}' matches no file",
-        f"config inputs[2]: the directory '{tmp_path / 'empty_dir'}' holds no FASTA file (names ending in "
-        ".fasta, .fa, .faa, .fas, .fsa, .seq, optionally .gz)",
+        (f"config inputs[2]: the directory '{tmp_path / 'empty_dir'}' holds no FASTA file (names ending in "
+        ".fasta, .fa, .faa, .fas, .fsa, .seq, optionally .gz)"),
     ]
 
 
@@ -265,3 +265,63 @@ def test_a_query_fasta_holds_one_record_of_letters(tmp_path):
     query.write_text(">a\nMK-T\n")
     with pytest.raises(SnakefoldError, match="other than letters"):
         read_query_fasta(query)
+
+
+# ---------------------------------------------------------------------------------------------- complexes
+def test_colon_separated_record_is_a_complex_with_chain_ids_in_order(tmp_path):
+    fasta = write(tmp_path / "hb.fasta", f">hb hemoglobin\n{UBIQUITIN[:40]}\n{UBIQUITIN[40:]}:\n{GB1}\n>ubq\n{UBIQUITIN}\n")
+    batch = batch_of(fasta)
+    assert batch.errors == [] and [t.name for t in batch.targets] == ["ubq"]
+    [complex_target] = batch.complexes
+    assert complex_target.is_complex and complex_target.length == len(UBIQUITIN) + len(GB1)
+    assert [(c.chain_id, c.record_id, c.sequence) for c in complex_target.chains] == [
+        ("A", "hb", UBIQUITIN), ("B", "hb", GB1)]
+    assert complex_target.seq_key == sequence_key(f"{UBIQUITIN}:{GB1}")
+    # ubiquitin is searched once: the single-chain target and chain A share its key
+    assert batch.chain_sequences == {sequence_key(UBIQUITIN): UBIQUITIN, sequence_key(GB1): GB1}
+    assert batch.paired_chain_keys == [sequence_key(UBIQUITIN), sequence_key(GB1)]
+
+
+def test_a_homomer_of_one_chain_is_a_complex_that_is_not_paired(tmp_path):
+    batch = batch_of(write(tmp_path / "dimer.fasta", f">dimer\n{GB1}:{GB1}\n"))
+    [dimer] = batch.complexes
+    assert [chain.chain_id for chain in dimer.chains] == ["A", "B"] and batch.paired_chain_keys == []
+
+
+@pytest.mark.parametrize("body, line, column, reason", [
+    (f"{GB1}::{GB1}", 2, len(GB1) + 2, "'::' leaves chain 2 empty"),
+    (f":{GB1}", 2, 1, "the sequence starts with ':', an empty first chain"),
+    (f"{GB1}\n:", 3, 1, "the sequence ends with ':', an empty last chain"),
+])
+def test_empty_chains_are_errors_at_their_colon(tmp_path, body, line, column, reason):
+    fasta = write(tmp_path / "bad.fasta", f">cx\n{body}\n")
+    message = only_error(batch_of(fasta))
+    assert message.startswith(f"{fasta}:{line}: record 'cx': column {column}: {reason}"), message
+
+
+def test_chain_limits_min_length_per_chain_max_length_in_total(tmp_path):
+    fasta = write(tmp_path / "cx.fasta", f">short\n{GB1}:MKV\n>long\n{GB1}:{GB1}\n>ok\n{GB1}:{UBIQUITIN[:10]}\n")
+    batch = batch_of(fasta, min_length=10, max_length=len(GB1) + 10)
+    assert [target.name for target in batch.complexes] == ["ok"]
+    assert [str(error) for error in batch.errors] == [
+        f"{fasta}:1: record 'short': chain B has 3 residues, fewer than min_length (10, which applies to each chain)",
+        (f"{fasta}:3: record 'long': the complex has {2 * len(GB1)} residues in its 2 chains, more than max_length "
+        f"({len(GB1) + 10}, which applies to the complex's total length)")]
+
+
+def test_at_most_62_chains(tmp_path):
+    fasta = write(tmp_path / "big.fasta", f">big\n{':'.join([GB1] * 63)}\n>fits\n{':'.join([GB1] * 62)}\n")
+    batch = batch_of(fasta, max_length=100_000)
+    assert only_error(batch) == (f"{fasta}:1: record 'big': the complex has 63 chains; AlphaFold2 names at most 62 "
+                                 "(one per PDB chain ID)")
+    assert [chain.chain_id for chain in batch.complexes[0].chains][-3:] == ["7", "8", "9"]
+
+
+def test_complex_names_collide_with_other_targets_without_case(tmp_path):
+    fasta = write(tmp_path / "cx.fasta", f">GB1\n{GB1}\n>gb1\n{GB1}:{GB1}\n>summary.TSV\n{GB1}:{UBIQUITIN}\n")
+    batch = load_batch([str(fasta)], 10, 2500, reserved_names=BATCH_FILES)
+    assert [str(error) for error in batch.errors] == [
+        (f"{fasta}:3: record 'gb1': the IDs 'GB1' ({fasta}:1) and 'gb1' both become the target name 'gb1'; "
+        "rename one of them"),
+        (f"{fasta}:5: record 'summary.TSV': the target name 'summary.TSV' is reserved: it is one of the batch's own "
+        f"files ({', '.join(sorted(BATCH_FILES))}); rename the record")]

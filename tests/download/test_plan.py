@@ -7,7 +7,9 @@ import shutil
 
 import pytest
 
+from snakefold.cli import main as snakefold_main
 from snakefold.common.errors import SnakefoldError
+from snakefold.install.databases import check_database
 from snakefold.install.item import INSTALLED, check_item, install_item, record_path
 from snakefold.install.manifest import database_item
 from snakefold.model.param_sets import random_params_record, write_random_params_record
@@ -110,3 +112,41 @@ def test_divided_mmcif_tree_is_mirrored_with_rsync_and_flattened(tmp_path):
     install_item(item, directory, urls={item.sources[0].url: mirror.as_uri()}, log_path=tmp_path / "rsync.log")
     assert sorted(p.name for p in (directory / "mmcif_files").iterdir()) == ["1abc.cif", "2abd.cif"]
     assert check_item(item, directory).state == INSTALLED
+
+
+def test_uniprot_is_trembl_then_swissprot_in_one_fasta_file(file_server, tmp_path):
+    trembl = b">tr|A0A023GPI8|LECA_CANBL Lectin alpha chain OS=Canavalia\nADTIVAVELDTYPNTDIGDPSYPHIGIDIKSVRSK\n"
+    sprot = b">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha OS=Homo sapiens\nMVLSPADKTNVKAAWGKVGAHAGEYGAEALERMF\n"
+    file_server.files["/uniprot_trembl.fasta.gz"] = gzip.compress(trembl)
+    file_server.files["/uniprot_sprot.fasta.gz"] = gzip.compress(sprot)
+    path = tmp_path / "databases" / "uniprot" / "uniprot.fasta"
+    item, directory = database_item("uniprot", path)
+    assert [source.file_name for source in item.sources] == ["uniprot_trembl.fasta.gz", "uniprot_sprot.fasta.gz"]
+    install_item(item, directory, mirror=file_server.url(""), **FAST)
+    assert path.read_bytes() == trembl + sprot
+    assert check_item(item, directory).state == INSTALLED
+    assert check_database("uniprot", "fasta", path) == []
+
+
+def test_complexes_add_uniprot_and_pdb_seqres_to_what_is_needed(tmp_path):
+    (tmp_path / "in.fasta").write_text(">hb\nVLSPADKTNVKAAWGKVGAHAG:VHLTPEEKSAVTALWGKVNVDE\n")
+    plan, problems = _plan(inputs=[str(tmp_path / "in.fasta")], databases={"dir": "/data/af2"})
+    assert problems == [] and {"uniprot", "pdb_seqres"} <= set(plan)
+    assert str(plan["uniprot"].path) == "/data/af2/uniprot/uniprot.fasta"
+    assert str(plan["pdb_seqres"].path) == "/data/af2/pdb_seqres/pdb_seqres.txt"
+    mmseqs, problems = _plan(inputs=[str(tmp_path / "in.fasta")], databases={"dir": "/data/af2", "preset": "colabfold"},
+                             templates={"enabled": False})
+    assert "uniprot" not in mmseqs and problems == [
+        ("config key 'databases.uniprot_mmseqs': the catalog lists no download for database 'uniprot_mmseqs'; install "
+        "it yourself at /data/af2/uniprot/uniprot_mmseqs_db")]
+
+
+def test_check_install_names_uniprot_and_pdb_seqres_for_a_batch_with_complexes(tmp_path, capsys):
+    (tmp_path / "in.fasta").write_text(">hb\nVLSPADKTNVKAAWGKVGAHAG:VHLTPEEKSAVTALWGKVNVDE\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"inputs: [{tmp_path / 'in.fasta'}]\ndatabases: {{dir: {tmp_path / 'db'}}}\n")
+    assert snakefold_main(["check-install", "--configfile", str(config)]) != 0
+    output = capsys.readouterr().out
+    assert f"database 'uniprot' at {tmp_path / 'db/uniprot/uniprot.fasta'} (databases.uniprot): missing" in output
+    assert f"database 'pdb_seqres' at {tmp_path / 'db/pdb_seqres/pdb_seqres.txt'} (databases.pdb_seqres): missing" \
+        in output

@@ -6,11 +6,16 @@ the sequence, the tool and its version, the databases' fingerprints and the opti
 result. A result already in the cache is a finished output (no job); a changed sequence, tool, database or
 option is a new key; an interrupted or corrupted entry is removed when the plan is made and searched again
 when a result needs it. Every database a search needs is checked (present, not truncated) before any job.
+
+The chains of complexes are searched the same way, each distinct chain once (keyed by its content, shared
+with single-chain targets, other complexes and batches); each chain of a heteromeric complex also gets the
+UniProt search for AlphaFold-Multimer's pairing (rule msa_uniprot, or msa_uniprot_mmseqs in mmseqs2 mode).
+`snakemake all_msas` runs the MSA stage alone.
 """
 
 from snakefold.plan.resources import stage_resources, stage_threads
 
-for search in PLAN.msa.searches:
+for search in PLAN.msa.all_searches:
 
     rule:
         name:
@@ -33,3 +38,10 @@ for search in PLAN.msa.searches:
         shell:
             "snakefold msa --spec {params.spec:q} --query {input.query:q} --output {output:q}"
             " --threads {threads} --timeout-minutes {resources.runtime} --log {log:q} 2>> {log:q}"
+
+
+rule all_msas:
+    """Target: every MSA search of the batch (single-chain targets, complexes' chains and their pairing searches)."""
+    input:
+        PLAN.all_msas,
+    localrule: True
