@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "msa": "search one sequence against one database (content-keyed cache)",
     "templates": "search and featurise templates for one sequence",
     "features": "assemble the raw AlphaFold2 feature dict (.npz)",
+    "complex-features": "pair and merge a complex's chain MSAs as AlphaFold-Multimer (AlphaFold2 msas/ layout)",
     "make-params": "write seeded random parameters in the official file format",
     "process-features": "turn raw features into processed model inputs",
     "model-run": "run the model on processed features",

@@ -120,7 +120,8 @@ def hit_entry_and_chain(hit: TemplateHit) -> tuple[str, str]:
     return match[1].lower(), match[2]
 
 
-def _stack_templates(templates: Sequence[_Template], num_residues: int) -> dict[str, np.ndarray]:
+def stack_templates(templates: Sequence[_Template], num_residues: int) -> dict[str, np.ndarray]:
+    """The template features of ``templates`` in order ([T, ...]), or the no-hit template when there are none."""
     if not templates:
         return empty_template_features(num_residues)
     return {
@@ -303,4 +304,4 @@ class TemplateFeaturizer:
             except SkipHit as skipped:
                 outcome = HitOutcome(hit.name, False, str(skipped))
             outcomes.append(outcome)
-        return _stack_templates(templates, len(query_sequence)), outcomes
+        return stack_templates(templates, len(query_sequence)), outcomes
