@@ -1,9 +1,11 @@
-"""Write a predicted protein chain as a PDBx/mmCIF file with Biopython's MMCIFIO.
+"""Write a predicted protein chain or complex as a PDBx/mmCIF file with Biopython's MMCIFIO.
 
 The file carries what a reader needs to use a predicted model without the files around it:
 
-- ``_entity``, ``_entity_poly``, ``_entity_poly_seq``, ``_struct_asym``: the full query sequence (residues
-  without coordinates included), so a model is never mistaken for the sequence it was predicted from;
+- ``_entity``, ``_entity_poly``, ``_entity_poly_seq``, ``_struct_asym``: the full query sequence of every
+  chain (residues without coordinates included), so a model is never mistaken for the sequence it was
+  predicted from; in a complex, one entity per distinct sequence (numbered in order of first appearance,
+  with its number of copies and its chains) and one asym per chain, its label and author IDs the chain's;
 - ``_struct`` and ``_software``: a title and free-text details (which model, which rank, relaxed or not,
   which parameters) and the program that made it;
 - ``_atom_site``: the coordinates, one row per atom, with the per-residue pLDDT (0-100) as
@@ -12,8 +14,8 @@ The file carries what a reader needs to use a predicted model without the files 
   ModelCIF categories (per-residue pLDDT, and global scores such as the mean pLDDT and pTM).
 
 The writer builds an mmCIF dictionary (category.item -> value or column) and hands it to
-:class:`Bio.PDB.mmcifio.MMCIFIO`, which does the CIF quoting, loops and text fields. One chain per
-file: snakefold predicts monomers.
+:class:`Bio.PDB.mmcifio.MMCIFIO`, which does the CIF quoting, loops and text fields. Residues are numbered
+1..L_c within each chain (``label_seq_id`` and ``auth_seq_id``).
 """
 
 from __future__ import annotations
@@ -42,12 +44,22 @@ class GlobalScore:
 
 
 @dataclass(frozen=True)
+class ChainRecord:
+    """One chain of a complex: its ID, its full one-letter sequence and what it is (e.g. its record ID)."""
+
+    chain_id: str
+    sequence: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     """What the mmCIF file says about the model besides its atoms.
 
     ``entry_id`` names the data block and ``_entry.id`` (a target name: letters, digits, ``._-``);
     ``sequence`` is the chain's full one-letter sequence, residue i of the structure being position i
-    (1-based); ``plddt`` [L], when given, is written per residue in ``_ma_qa_metric_local``.
+    (1-based); ``plddt`` [L], when given, is written per residue in ``_ma_qa_metric_local``. A complex lists
+    its ``chains`` in order; ``sequence`` and ``plddt`` are then those of the chains one after the other.
     """
 
     entry_id: str
@@ -59,6 +71,23 @@ class ModelRecord:
     global_scores: tuple[GlobalScore, ...] = ()
     software: tuple[tuple[str, str, str], ...] = ()  # (name, version, description)
     chain_id: str = "A"
+    chains: tuple[ChainRecord, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.chains and "".join(chain.sequence for chain in self.chains) != self.sequence:
+            raise ValueError(f"{self.entry_id}: the chains' sequences are not the sequence")
+
+    @property
+    def chain_records(self) -> tuple[ChainRecord, ...]:
+        """The chains in order (a single chain: ``chain_id`` with ``sequence`` and ``description``)."""
+        return self.chains or (ChainRecord(self.chain_id, self.sequence, self.description),)
+
+    def entities(self) -> list[tuple[str, list[ChainRecord]]]:
+        """(sequence, its chains) per distinct sequence, in order of first appearance: entities 1, 2, ..."""
+        grouped: dict[str, list[ChainRecord]] = {}
+        for chain in self.chain_records:
+            grouped.setdefault(chain.sequence, []).append(chain)
+        return list(grouped.items())
 
 
 def _text(value: object) -> str:
@@ -93,43 +122,48 @@ def _atom_site(structure: Structure, record: ModelRecord) -> list[dict[str, obje
     if len(models) != 1:
         raise ValueError(f"{record.entry_id}: expected one model in the structure, found {len(models)}")
     chains = list(models[0])
-    if len(chains) != 1:
-        raise ValueError(f"{record.entry_id}: expected one chain in the structure, found {len(chains)}")
+    expected_ids = [chain.chain_id for chain in record.chain_records]
+    if [chain.id for chain in chains] != expected_ids and not (len(chains) == len(expected_ids) == 1):
+        raise ValueError(f"{record.entry_id}: expected the chain(s) {', '.join(expected_ids)} in the structure, found "
+                         f"{', '.join(chain.id for chain in chains) or 'none'}")
+    entity_of = {sequence: entity for entity, (sequence, _) in enumerate(record.entities(), start=1)}
     rows = []
-    for residue in chains[0]:
-        hetero_flag, number, insertion = residue.id
-        if hetero_flag.strip() or insertion.strip():
-            raise ValueError(f"{record.entry_id}: residue {residue.id} is a hetero group or has an insertion code; "
-                             "a predicted chain has neither")
-        if not 1 <= number <= len(record.sequence):
-            raise ValueError(f"{record.entry_id}: residue number {number} is outside the sequence "
-                             f"(1-{len(record.sequence)})")
-        expected = _residue_name(record.sequence[number - 1])
-        if residue.resname != expected:
-            raise ValueError(f"{record.entry_id}: residue {number} is {residue.resname} in the structure but "
-                             f"{expected} in the sequence")
-        for atom in residue:
-            x, y, z = (float(value) for value in atom.coord)
-            rows.append({
-                "group_PDB": "ATOM", "id": len(rows) + 1, "type_symbol": atom.element,
-                "label_atom_id": atom.get_name(), "label_alt_id": ".", "label_comp_id": residue.resname,
-                "label_asym_id": record.chain_id, "label_entity_id": 1, "label_seq_id": number,
-                "pdbx_PDB_ins_code": "?", "Cartn_x": f"{x:.3f}", "Cartn_y": f"{y:.3f}", "Cartn_z": f"{z:.3f}",
-                "occupancy": f"{atom.get_occupancy():.2f}", "B_iso_or_equiv": f"{atom.get_bfactor():.2f}",
-                "pdbx_formal_charge": "?", "auth_seq_id": number, "auth_comp_id": residue.resname,
-                "auth_asym_id": record.chain_id, "auth_atom_id": atom.get_name(), "pdbx_PDB_model_num": 1,
-            })
+    for chain, chain_record in zip(chains, record.chain_records):
+        sequence, chain_id = chain_record.sequence, chain_record.chain_id
+        for residue in chain:
+            hetero_flag, number, insertion = residue.id
+            if hetero_flag.strip() or insertion.strip():
+                raise ValueError(f"{record.entry_id}: residue {residue.id} is a hetero group or has an insertion "
+                                 "code; a predicted chain has neither")
+            if not 1 <= number <= len(sequence):
+                raise ValueError(f"{record.entry_id}: residue number {number} is outside the sequence "
+                                 f"(1-{len(sequence)})")
+            expected = _residue_name(sequence[number - 1])
+            if residue.resname != expected:
+                raise ValueError(f"{record.entry_id}: residue {number} is {residue.resname} in the structure but "
+                                 f"{expected} in the sequence")
+            for atom in residue:
+                x, y, z = (float(value) for value in atom.coord)
+                rows.append({
+                    "group_PDB": "ATOM", "id": len(rows) + 1, "type_symbol": atom.element,
+                    "label_atom_id": atom.get_name(), "label_alt_id": ".", "label_comp_id": residue.resname,
+                    "label_asym_id": chain_id, "label_entity_id": entity_of[sequence], "label_seq_id": number,
+                    "pdbx_PDB_ins_code": "?", "Cartn_x": f"{x:.3f}", "Cartn_y": f"{y:.3f}", "Cartn_z": f"{z:.3f}",
+                    "occupancy": f"{atom.get_occupancy():.2f}", "B_iso_or_equiv": f"{atom.get_bfactor():.2f}",
+                    "pdbx_formal_charge": "?", "auth_seq_id": number, "auth_comp_id": residue.resname,
+                    "auth_asym_id": chain_id, "auth_atom_id": atom.get_name(), "pdbx_PDB_model_num": 1,
+                })
     if not rows:
         raise ValueError(f"{record.entry_id}: the structure has no atoms")
     return rows
 
 
 def mmcif_dictionary(structure: Structure, record: ModelRecord) -> dict:
-    """The mmCIF dictionary (``category.item`` -> value or list of values) of one predicted chain."""
+    """The mmCIF dictionary (``category.item`` -> value or list of values) of one predicted chain or complex."""
     if record.plddt is not None and len(record.plddt) != len(record.sequence):
         raise ValueError(f"{record.entry_id}: {len(record.plddt)} pLDDT values for {len(record.sequence)} residues")
-    sequence = record.sequence
-    residue_names = [_residue_name(letter) for letter in sequence]
+    entities = record.entities()
+    residue_names = [_residue_name(letter) for letter in record.sequence]
     dictionary: dict[str, object] = {"data_": record.entry_id, "_entry.id": record.entry_id}
     _loop(dictionary, "_audit_conform", [
         {"dict_name": "mmcif_pdbx.dic", "dict_version": "5.392", "dict_location":
@@ -146,23 +180,33 @@ def mmcif_dictionary(structure: Structure, record: ModelRecord) -> dict:
          "classification": "model building", "description": description}
         for ordinal, (name, version, description) in enumerate(record.software, start=1)
     ])
-    _loop(dictionary, "_entity", [{"id": 1, "type": "polymer", "src_method": "man",
-                                   "pdbx_description": record.description, "pdbx_number_of_molecules": 1}])
+    complex_entities = len(record.chain_records) > 1
+    _loop(dictionary, "_entity", [
+        {"id": entity, "type": "polymer", "src_method": "man",
+         "pdbx_description": (", ".join(dict.fromkeys(chain.description for chain in chains)) if complex_entities
+                              else record.description),
+         "pdbx_number_of_molecules": len(chains)}
+        for entity, (_, chains) in enumerate(entities, start=1)
+    ])
     _loop(dictionary, "_entity_poly", [{
-        "entity_id": 1, "type": "polypeptide(L)", "nstd_linkage": "no", "nstd_monomer": "no",
+        "entity_id": entity, "type": "polypeptide(L)", "nstd_linkage": "no", "nstd_monomer": "no",
         "pdbx_seq_one_letter_code": _wrapped(_one_letter_code(sequence)),
-        "pdbx_seq_one_letter_code_can": _wrapped("".join(restype_3to1.get(n, "X") for n in residue_names)),
-        "pdbx_strand_id": record.chain_id,
-    }])
+        "pdbx_seq_one_letter_code_can": _wrapped("".join(restype_3to1.get(_residue_name(letter), "X")
+                                                         for letter in sequence)),
+        "pdbx_strand_id": ",".join(chain.chain_id for chain in chains),
+    } for entity, (sequence, chains) in enumerate(entities, start=1)])
     _loop(dictionary, "_entity_poly_seq", [
-        {"entity_id": 1, "num": number, "mon_id": name, "hetero": "n"}
-        for number, name in enumerate(residue_names, start=1)
+        {"entity_id": entity, "num": number, "mon_id": _residue_name(letter), "hetero": "n"}
+        for entity, (sequence, _) in enumerate(entities, start=1)
+        for number, letter in enumerate(sequence, start=1)
     ])
     _loop(dictionary, "_chem_comp", [
         {"id": name, "type": "L-peptide linking" if name != unknown_residue_name else "other"}
         for name in sorted(set(residue_names))
     ])
-    _loop(dictionary, "_struct_asym", [{"id": record.chain_id, "entity_id": 1}])
+    entity_of = {sequence: entity for entity, (sequence, _) in enumerate(entities, start=1)}
+    _loop(dictionary, "_struct_asym", [{"id": chain.chain_id, "entity_id": entity_of[chain.sequence]}
+                                       for chain in record.chain_records])
     _loop(dictionary, "_atom_site", _atom_site(structure, record))
     local_metrics, global_metrics, global_values = [], [], []
     if record.plddt is not None:
@@ -177,16 +221,18 @@ def mmcif_dictionary(structure: Structure, record: ModelRecord) -> dict:
     _loop(dictionary, "_ma_qa_metric", local_metrics + global_metrics)
     _loop(dictionary, "_ma_qa_metric_global", global_values)
     if record.plddt is not None:
+        residues = [(chain.chain_id, number, _residue_name(letter)) for chain in record.chain_records
+                    for number, letter in enumerate(chain.sequence, start=1)]
         _loop(dictionary, "_ma_qa_metric_local", [
-            {"ordinal_id": number, "model_id": 1, "label_asym_id": record.chain_id, "label_seq_id": number,
+            {"ordinal_id": ordinal, "model_id": 1, "label_asym_id": chain_id, "label_seq_id": number,
              "label_comp_id": name, "metric_id": 1, "metric_value": f"{value:.2f}"}
-            for number, (name, value) in enumerate(zip(residue_names, record.plddt), start=1)
+            for ordinal, ((chain_id, number, name), value) in enumerate(zip(residues, record.plddt), start=1)
         ])
     return dictionary
 
 
 def write_mmcif(path: str | os.PathLike, structure: Structure, record: ModelRecord) -> None:
-    """Write ``structure`` (one model, one chain numbered 1..L along ``record.sequence``) atomically."""
+    """Write ``structure`` (one model; each chain numbered 1..L_c along its sequence) atomically."""
     writer = MMCIFIO()
     writer.set_dict(mmcif_dictionary(structure, record))
     with atomic_write(path, "w") as handle:

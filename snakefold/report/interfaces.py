@@ -71,7 +71,8 @@ def interfaces(positions: np.ndarray, mask: np.ndarray, chain_index: np.ndarray,
         mean_pae = mean_plddt = None
         if len(oriented):
             if pae is not None:
-                mean_pae = float(np.mean((pae[oriented[:, 0], oriented[:, 1]] + pae[oriented[:, 1], oriented[:, 0]]) / 2))
+                i, j = oriented[:, 0], oriented[:, 1]
+                mean_pae = float(np.mean((pae[i, j] + pae[j, i]) / 2))
             mean_plddt = float(np.mean(plddt[np.concatenate([residues_a, residues_b])]))
         found.append(Interface(chain_ids[a], chain_ids[b], oriented, residues_a, residues_b, mean_pae, mean_plddt))
     return found
