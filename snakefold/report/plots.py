@@ -82,18 +82,43 @@ def _warn_if_untrained(figure: Figure, untrained: bool) -> None:
         _fit_to_width(warning, figure)
 
 
+def _chain_starts(chains: Sequence[tuple[str, int]]) -> list[tuple[str, float, float]]:
+    """(chain ID, first residue, last residue) of each chain of a complex, residues counted across chains."""
+    spans, start = [], 1
+    for chain_id, length in chains:
+        spans.append((chain_id, start, start + length - 1))
+        start += length
+    return spans
+
+
+def _mark_chains(axes, chains: Sequence[tuple[str, int]], both: bool = False) -> None:
+    """Dashed lines between the chains of a complex (``chains``: (ID, length) in order), their IDs on top."""
+    if len(chains) < 2:
+        return
+    spans = _chain_starts(chains)
+    for _, start, _ in spans[1:]:
+        axes.axvline(start - 0.5, color="black", linestyle="--", linewidth=0.8, zorder=20)
+        if both:
+            axes.axhline(start - 0.5, color="black", linestyle="--", linewidth=0.8, zorder=20)
+    top = axes.secondary_xaxis("top")
+    top.set_xticks([(start + end) / 2 for _, start, end in spans], [chain_id for chain_id, _, _ in spans])
+    top.tick_params(length=0, labelsize=8)
+
+
 def _model_label(rank: int, model: ModelPrediction) -> str:
     return f"rank {rank + 1}: {model.name}"
 
 
 def plot_plddt(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
-               dpi: int = 100) -> None:
+               dpi: int = 100, chains: Sequence[tuple[str, int]] = ()) -> None:
     """Write ``plddt.png`` (:func:`plddt_figure`)."""
-    _save(plddt_figure(target, ranked, untrained), path, dpi)
+    _save(plddt_figure(target, ranked, untrained, chains), path, dpi)
 
 
-def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool) -> Figure:
-    """pLDDT per residue, one line per model (best first), over the AFDB confidence bands."""
+def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool,
+                 chains: Sequence[tuple[str, int]] = ()) -> Figure:
+    """pLDDT per residue, one line per model (best first), over the AFDB confidence bands; a complex's
+    ``chains`` ((ID, length) in order) are marked."""
     length = ranked[0].plddt.size
     figure = _new_figure(9, 4.8)
     axes = figure.add_subplot()
@@ -112,19 +137,22 @@ def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool
     axes.set_xlabel("Residue")
     axes.set_ylabel("pLDDT (predicted lDDT-Cα, 0-100)")
     axes.set_title(f"{target}: predicted lDDT per residue")
+    _mark_chains(axes, chains)
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     _warn_if_untrained(figure, untrained)
     return figure
 
 
 def plot_pae(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
-             dpi: int = 100) -> None:
+             dpi: int = 100, chains: Sequence[tuple[str, int]] = ()) -> None:
     """Write ``pae.png`` (:func:`pae_figure`)."""
-    _save(pae_figure(target, ranked, untrained), path, dpi)
+    _save(pae_figure(target, ranked, untrained, chains), path, dpi)
 
 
-def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool) -> Figure:
-    """One PAE heat map per model that has one (pTM presets), best first, with a shared colour bar."""
+def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool,
+               chains: Sequence[tuple[str, int]] = ()) -> Figure:
+    """One PAE heat map per model that has one (pTM presets), best first, with a shared colour bar; a
+    complex's ``chains`` ((ID, length) in order) are marked on both axes."""
     with_pae = [(rank, model) for rank, model in enumerate(ranked) if model.predicted_aligned_error is not None]
     if not with_pae:
         raise ValueError(f"{target}: no model has a predicted aligned error (no pTM preset was run)")
@@ -149,6 +177,7 @@ def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool) 
         axes.set_ylabel("Aligned residue")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _mark_chains(axes, chains, both=True)
     colour_bar = figure.colorbar(image, ax=grid, shrink=0.9)
     colour_bar.set_label("Expected position error (Å)")
     _fit_to_width(figure.suptitle(f"{target}: predicted aligned error"), figure)
@@ -168,15 +197,22 @@ def msa_identity(msa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot_coverage(path: str | os.PathLike, target: str, msa: np.ndarray, untrained: bool,
-                  dpi: int = 100) -> None:
+                  dpi: int = 100, chains: Sequence[tuple[str, int]] = (), paired_rows: int = 0) -> None:
     """Write ``coverage.png`` (:func:`coverage_figure`)."""
-    _save(coverage_figure(target, msa, untrained), path, dpi)
+    _save(coverage_figure(target, msa, untrained, chains, paired_rows), path, dpi)
 
 
-def coverage_figure(target: str, msa: np.ndarray, untrained: bool) -> Figure:
-    """The MSA coloured by identity to the query, rows sorted by identity, with the coverage line."""
+def coverage_figure(target: str, msa: np.ndarray, untrained: bool, chains: Sequence[tuple[str, int]] = (),
+                    paired_rows: int = 0) -> Figure:
+    """The MSA coloured by identity to the query, rows sorted by identity, with the coverage line.
+
+    For a complex, ``chains`` ((ID, length) in order) are marked, and the first ``paired_rows`` rows of the
+    merged MSA (AlphaFold-Multimer's rows paired across chains, the query's included) stay below the others,
+    each part sorted by identity, a line between them.
+    """
     identity, aligned = msa_identity(msa)
-    order = np.argsort(-identity, kind="stable")
+    paired = np.arange(len(identity)) < paired_rows
+    order = np.lexsort((-identity, ~paired))
     picture = np.where(aligned[order], identity[order, None].astype(np.float32), np.float32(np.nan))
     depth, length = msa.shape
     figure = _new_figure(9, 5)
@@ -193,6 +229,10 @@ def coverage_figure(target: str, msa: np.ndarray, untrained: bool) -> Figure:
     axes.set_ylabel("Sequences")
     contents = "the query alone" if depth == 1 else f"{depth} sequences"
     axes.set_title(f"{target}: sequence coverage (MSA of {contents})")
+    _mark_chains(axes, chains)
+    if paired_rows:
+        axes.axhline(paired_rows, color="black", linewidth=1.0, linestyle=":",
+                     label=f"{paired_rows} rows paired across chains (below)")
     axes.legend(loc="upper right", fontsize=8)
     colour_bar = figure.colorbar(image, ax=axes)
     colour_bar.set_label("Sequence identity to the query")
