@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from snakefold.report import plots
-from tests.report.test_report_workflow import UBIQUITIN, _pae_models
+from tests.report.test_report_workflow import _pae_models
 
 #: ubiquitin's 76 residues read as a complex of chains A (30), B (30) and C (16)
 CHAINS = (("A", 30), ("B", 30), ("C", 16))
