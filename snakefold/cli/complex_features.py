@@ -1,27 +1,25 @@
-"""``snakefold complex-features``: a complex's merged AlphaFold-Multimer features from AlphaFold2's ``msas/`` directory.
+"""``snakefold complex-features``: a complex's merged AlphaFold-Multimer features, from AlphaFold2's ``msas/``
+directory or from the workflow's cache entries.
 
-The FASTA lists the complex's chains in order (one record per chain; a chain repeated for each copy), named
-``A``, ``B``, ... as AlphaFold2 names them (:mod:`snakefold.common.chains`). Letters other than the 20 amino
-acids and X are rejected (AlphaFold2 would read them as X in the sequence, but as other residues in the MSAs). AlphaFold2 searches each distinct
-sequence once, in the directory of its first chain:
+With ``--fasta`` and ``--msas``, the FASTA holds the complex's chains in order: one record per chain (a
+chain repeated for each copy), or one record whose sequence holds the chains separated by ``:`` (ColabFold's
+convention); the chains are named ``A``, ``B``, ... as AlphaFold2 names them (:mod:`snakefold.common.chains`).
+Letters other than the 20 amino acids and X are rejected (AlphaFold2 would read them as X in the sequence,
+but as other residues in the MSAs). ``--msas`` is AlphaFold2's ``msas/`` directory of that input, read as
+:mod:`snakefold.msa.complex_inputs` describes; template hits are featurised from ``--mmcif-dir`` (an empty
+``pdb_hits.sto`` gives AlphaFold2's all-zero no-hit template).
 
-    msas/chain_id_map.json               chain ID -> {"sequence", "description"} (checked when present)
-    msas/<chain>/uniref90_hits.sto       jackhmmer, UniRef90: first 10,000 rows used
-    msas/<chain>/bfd_uniref_hits.a3m     HHblits, BFD + UniRef30 (v2.3); ``bfd_uniclust_hits.a3m`` before
-                                         v2.3, ``small_bfd_hits.sto`` with the reduced databases
-    msas/<chain>/mgnify_hits.sto         jackhmmer, MGnify: first 501 rows used
-    msas/<chain>/uniprot_hits.sto        jackhmmer, UniProt, for pairing (heteromers): first 50,000 rows
-    msas/<chain>/pdb_hits.sto            hmmsearch against pdb_seqres.txt (:mod:`snakefold.templates.hmmsearch`),
-                                         or ``pdb_hits.hhr`` (hhsearch, PDB70) from a monomer-style run
+With ``--spec`` (the workflow's ``complex_features`` rule), the JSON lists each chain's files
+(:class:`snakefold.msa.complex_inputs.ChainInputs`: cache entries of its MSAs, UniProt MSA and template
+features, or the files of an ``msas/`` directory), the template featurisation settings (``templates``:
+``mmcif_dir``, ``obsolete``, ``filters``; for hits files) and the key ``parts`` of the outputs, which are
+then sealed as cache entries.
 
-Each chain's monomer raw features (:mod:`snakefold.features.raw`) are made from these files as AlphaFold2's
-monomer pipeline makes them (the three MSAs merged in the order UniRef90, BFD, MGnify; template hits
-featurised from ``--mmcif-dir``, an empty ``pdb_hits.sto`` giving AlphaFold2's all-zero no-hit template); a
-chain whose sequence repeats an earlier chain's reuses its features, as AlphaFold2 does. The chains are
-then paired and merged as AlphaFold-Multimer v2.3.2 does (:mod:`snakefold.msa.multimer`) and written as
-``.npz`` (AlphaFold2's key names, no pickle), atomically; ``--summary`` writes as JSON the chains, the rows
-paired per chain and the species that paired them (:mod:`snakefold.msa.multimer`), and ``template_hits``:
-for each searched chain, every template hit tried, whether it was kept and why not.
+The chains are paired and merged as AlphaFold-Multimer v2.3.2 does (:mod:`snakefold.msa.multimer`) and
+written as ``.npz`` (AlphaFold2's key names, no pickle), atomically; ``--summary`` writes as JSON the inputs
+(``fasta`` and ``msas``, or each chain's ``files``), the chains (with their records), the rows paired per chain
+and the species that paired them, and ``template_hits``: for
+each chain whose hits were featurised here, every template hit tried, whether it was kept and why not.
 """
 
 from __future__ import annotations
@@ -29,8 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,128 +37,24 @@ from snakefold.common.atomic import atomic_save_npz, atomic_write_json
 from snakefold.common.chains import chain_ids
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import read_records
-from snakefold.features.raw import empty_template_features, sequence_features
-from snakefold.msa.features import make_msa_features
-from snakefold.msa.formats import Msa, read_msa
-from snakefold.msa.multimer import ComplexChain, all_seq_features, merge_complex
+from snakefold.features.raw import TEMPLATE_FEATURES, empty_template_features, load_features
+from snakefold.msa.complex_inputs import ChainInputs, alphafold_msas_inputs, complex_chains
+from snakefold.msa.multimer import merge_complex
+from snakefold.plan.cache import content_key, seal
 from snakefold.plan.config import schema_defaults
 from snakefold.templates.featurise import HitOutcome, TemplateFeaturizer, parse_obsolete
 from snakefold.templates.hhr import read_hhr
 from snakefold.templates.hmmsearch import HmmsearchHitFeaturizer, no_hit_template_features, read_hmmsearch_hits
 from snakefold.templates.search import template_filters
 
-#: MSA file -> its search's name in the ``msa.max_hits`` config (AlphaFold2's row limits are its defaults).
-UNIREF90 = ("uniref90_hits.sto", "uniref90")
-MGNIFY = ("mgnify_hits.sto", "mgnify")
-UNIPROT = ("uniprot_hits.sto", "uniprot")
-#: The BFD MSA's names, newest first (every row is used).
-BFD_CHOICES = ("bfd_uniref_hits.a3m", "bfd_uniclust_hits.a3m", "small_bfd_hits.sto")
-TEMPLATE_HITS = ("pdb_hits.sto", "pdb_hits.hhr")
-
-
-def _read_query_msa(path: Path, max_rows: int | None, sequence: str, chain_id: str) -> Msa:
-    if not path.is_file():
-        raise SnakefoldError(f"{path}: missing; chain {chain_id}'s MSA directory needs it (AlphaFold2's msas/ layout)")
-    msa = read_msa(path).truncated(max_rows)
-    if msa.query.replace("-", "").upper() != sequence.upper():
-        raise SnakefoldError(f"{path}: its first row is not chain {chain_id}'s sequence ({len(sequence)} residues, "
-                             f"starting {sequence[:20]!r}); was this directory searched for another FASTA?")
-    return msa
-
-
-def _bfd_path(chain_dir: Path, chain_id: str) -> Path:
-    for name in BFD_CHOICES:
-        if (chain_dir / name).is_file():
-            return chain_dir / name
-    raise SnakefoldError(f"{chain_dir}: chain {chain_id} has no BFD MSA ({' or '.join(BFD_CHOICES)})")
-
-
-def _template_features(chain_dir: Path, sequence: str, chain_id: str, featurizers: dict[str, TemplateFeaturizer] | None
-                       ) -> tuple[dict[str, np.ndarray], list[HitOutcome]]:
-    sto, hhr = (chain_dir / name for name in TEMPLATE_HITS)
-    if sto.is_file():
-        hits, kind = read_hmmsearch_hits(sto, sequence), "sto"
-    elif hhr.is_file():
-        hits, kind = read_hhr(hhr), "hhr"
-    else:
-        raise SnakefoldError(f"{chain_dir}: chain {chain_id} has no template hits ({' or '.join(TEMPLATE_HITS)}); "
-                             "an empty pdb_hits.sto stands for no hits")
-    if not hits:
-        no_hit = no_hit_template_features if kind == "sto" else empty_template_features
-        return no_hit(len(sequence)), []
-    if featurizers is None:
-        raise SnakefoldError(f"{sto if kind == 'sto' else hhr}: chain {chain_id} has {len(hits)} template hit(s); "
-                             "give the mmCIF directory they refer to (--mmcif-dir)")
-    return featurizers[kind].featurize(sequence, hits)
-
-
-def _chain_id_map(msas_dir: Path) -> dict[str, dict[str, str]] | None:
-    path = msas_dir / "chain_id_map.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise SnakefoldError(f"{path}: cannot read AlphaFold2's chain ID map ({error})") from error
-
-
-def read_complex_chains(msas_dir: str | Path, chain_ids: Sequence[str], sequences: Sequence[str],
-                        featurizers: dict[str, TemplateFeaturizer] | None
-                        ) -> tuple[list[ComplexChain], dict[str, list[HitOutcome]]]:
-    """The chains (IDs and sequences in input order) with their features from AlphaFold2's ``msas_dir``, and
-    what became of each chain's template hits (by the chain ID whose directory holds them).
-
-    ``featurizers`` maps ``sto`` and ``hhr`` to the template featurisers of hmmsearch and hhsearch hits (None:
-    no mmCIF directory, which is an error only when a chain has template hits).
-    """
-    msas_dir = Path(msas_dir)
-    if not msas_dir.is_dir():
-        raise SnakefoldError(f"{msas_dir}: not a directory (expected AlphaFold2's msas/ directory)")
-    chain_map = _chain_id_map(msas_dir)
-    max_hits = schema_defaults("msa")["max_hits"]
-    heteromer = len(set(sequences)) > 1
-    first_of_sequence: dict[str, ComplexChain] = {}
-    template_outcomes: dict[str, list[HitOutcome]] = {}
-    chains = []
-    for chain_id, sequence in zip(chain_ids, sequences):
-        if chain_map is not None:
-            mapped = chain_map.get(chain_id, {}).get("sequence")
-            if mapped != sequence:
-                raise SnakefoldError(f"{msas_dir / 'chain_id_map.json'}: chain {chain_id} is "
-                                     f"{'absent' if mapped is None else repr(mapped[:20]) + '...'}, but the FASTA's "
-                                     f"chain {chain_id} is {sequence[:20]!r}...; the directory was made for "
-                                     "another input")
-        if sequence in first_of_sequence:
-            first = first_of_sequence[sequence]
-            chains.append(ComplexChain(chain_id, sequence, first.monomer, first.all_seq))
-            continue
-        chain_dir = msas_dir / chain_id
-        if not chain_dir.is_dir():
-            raise SnakefoldError(f"{chain_dir}: missing; AlphaFold2 searches chain {chain_id} (the first with its "
-                                 "sequence) in this directory")
-        bfd_path = _bfd_path(chain_dir, chain_id)
-        msas = [_read_query_msa(chain_dir / UNIREF90[0], max_hits[UNIREF90[1]], sequence, chain_id),
-                _read_query_msa(bfd_path, None, sequence, chain_id),
-                _read_query_msa(chain_dir / MGNIFY[0], max_hits[MGNIFY[1]], sequence, chain_id)]
-        names = [str(chain_dir / UNIREF90[0]), str(bfd_path), str(chain_dir / MGNIFY[0])]
-        templates, template_outcomes[chain_id] = _template_features(chain_dir, sequence, chain_id, featurizers)
-        monomer = {**sequence_features(sequence, f"chain_{chain_id}"), **make_msa_features(msas, names),
-                   **templates}
-        all_seq = None
-        if heteromer:
-            uniprot_path = chain_dir / UNIPROT[0]
-            uniprot = _read_query_msa(uniprot_path, max_hits[UNIPROT[1]], sequence, chain_id)
-            all_seq = all_seq_features(uniprot, str(uniprot_path))
-        chain = ComplexChain(chain_id, sequence, monomer, all_seq)
-        first_of_sequence[sequence] = chain
-        chains.append(chain)
-    return chains, template_outcomes
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = schema_defaults("templates")
-    parser.add_argument("--fasta", required=True, help="the complex's chains, one FASTA record each, in order")
-    parser.add_argument("--msas", required=True, help="AlphaFold2's msas/ directory (<chain>/uniref90_hits.sto, ...)")
+    parser.add_argument("--fasta", help="the complex's chains: one FASTA record each, in order, or one record "
+                                        "with ':' between chains")
+    parser.add_argument("--msas", help="AlphaFold2's msas/ directory (<chain>/uniref90_hits.sto, ...)")
+    parser.add_argument("--spec", help="the chains' files as JSON (written by the workflow); replaces --fasta, "
+                                       "--msas and the template options")
     parser.add_argument("--out", required=True, help="merged features (.npz)")
     parser.add_argument("--summary", help="JSON summary: chains, paired rows per chain and their species")
     parser.add_argument("--mmcif-dir", help="directory of <pdb id>.cif files the template hits refer to")
@@ -169,35 +64,104 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", help="kalign's messages from realigning template hits (default: discarded)")
 
 
-def _featurizers(args: argparse.Namespace, kalign_log: Path) -> dict[str, TemplateFeaturizer] | None:
-    if args.mmcif_dir is None:
+class _ChainTemplates:
+    """A chain's template features from its ``templates`` file, and what became of the hits featurised here."""
+
+    def __init__(self, featurizers: dict[str, TemplateFeaturizer] | None):
+        self.featurizers = featurizers
+        self.outcomes: dict[str, list[HitOutcome]] = {}
+
+    def __call__(self, chain: ChainInputs) -> dict[str, np.ndarray]:
+        length = len(chain.sequence)
+        if chain.templates is None:
+            return empty_template_features(length)
+        path = Path(chain.templates)
+        if path.suffix == ".npz":
+            loaded = load_features(path)
+            missing = [key for key in TEMPLATE_FEATURES if key not in loaded]
+            if missing:
+                raise SnakefoldError(f"{path}: the template features of chain {chain.chain_id} lack "
+                                     f"{', '.join(missing)}")
+            return {key: loaded[key] for key in TEMPLATE_FEATURES}
+        kind = "hhr" if path.suffix == ".hhr" else "sto"
+        hits = read_hhr(path) if kind == "hhr" else read_hmmsearch_hits(path, chain.sequence)
+        self.outcomes[chain.chain_id] = []
+        if not hits:
+            return (empty_template_features if kind == "hhr" else no_hit_template_features)(length)
+        if self.featurizers is None:
+            raise SnakefoldError(f"{path}: chain {chain.chain_id} has {len(hits)} template hit(s); give the mmCIF "
+                                 "directory they refer to (--mmcif-dir)")
+        features, self.outcomes[chain.chain_id] = self.featurizers[kind].featurize(chain.sequence, hits)
+        return features
+
+
+def _featurizers(settings: Mapping[str, Any] | None, kalign_log: Path) -> dict[str, TemplateFeaturizer] | None:
+    """The hmmsearch and hhsearch hit featurisers of ``settings`` (mmcif_dir, obsolete, filters); None: none."""
+    if settings is None or settings.get("mmcif_dir") is None:
         return None
-    defaults = schema_defaults("templates")
-    filters = template_filters({**defaults, "max_template_date": args.max_template_date, "max_hits": args.max_hits})
-    obsolete = parse_obsolete(args.obsolete) if args.obsolete else {}
-    return {"sto": HmmsearchHitFeaturizer(args.mmcif_dir, filters, obsolete, kalign_log),
-            "hhr": TemplateFeaturizer(args.mmcif_dir, filters, obsolete, kalign_log)}
+    filters = template_filters({**schema_defaults("templates"), **settings["filters"]})
+    obsolete = parse_obsolete(settings["obsolete"]) if settings.get("obsolete") else {}
+    return {"sto": HmmsearchHitFeaturizer(settings["mmcif_dir"], filters, obsolete, kalign_log),
+            "hhr": TemplateFeaturizer(settings["mmcif_dir"], filters, obsolete, kalign_log)}
 
 
-def run(args: argparse.Namespace) -> int:
-    records, problems = read_records(Path(args.fasta), nonstandard="reject")
+def fasta_chains(path: str | Path) -> list[tuple[str, str, str]]:
+    """(chain ID, record ID, sequence) of a complex's FASTA: one record per chain, or one ':' record."""
+    records, problems = read_records(Path(path), nonstandard="reject")
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors:
         raise SnakefoldError("; ".join(str(problem) for problem in errors))
     if not records:
-        raise SnakefoldError(f"{args.fasta}: no chain; the complex's FASTA holds one record per chain")
+        raise SnakefoldError(f"{path}: no chain; the complex's FASTA holds one record per chain, or one record with "
+                             "':' between its chains")
+    if len(records) == 1 and records[0].chains:
+        return [(chain.chain_id, chain.record_id, chain.sequence) for chain in records[0].chains]
+    joined = next((record for record in records if record.chains), None)
+    if joined is not None:
+        raise SnakefoldError(f"{path}:{joined.line}:{joined.record_id} holds chains separated by ':', but the file has "
+                             f"{len(records)} records; give one record per chain, or one record with all chains")
     ids = chain_ids(len(records))
+    return [(chain_id, record.record_id, record.sequence) for chain_id, record in zip(ids, records)]
+
+
+def _inputs_and_settings(args: argparse.Namespace) -> tuple[list[ChainInputs], dict[str, Any] | None, dict]:
+    """The chains' inputs, the template settings and the spec's key parts ({} without --spec)."""
+    if args.spec:
+        if args.fasta or args.msas:
+            raise SnakefoldError("give either --spec or --fasta with --msas, not both")
+        spec = json.loads(args.spec)
+        return [ChainInputs.from_spec(chain) for chain in spec["chains"]], spec["templates"], spec["parts"]
+    if not (args.fasta and args.msas):
+        raise SnakefoldError("give --fasta and --msas (AlphaFold2's msas/ directory), or --spec")
+    max_hits = schema_defaults("msa")["max_hits"]
+    inputs = alphafold_msas_inputs(args.msas, fasta_chains(args.fasta), max_hits)
+    settings = None
+    if args.mmcif_dir is not None:
+        settings = {"mmcif_dir": args.mmcif_dir, "obsolete": args.obsolete,
+                    "filters": {"max_template_date": args.max_template_date, "max_hits": args.max_hits}}
+    return inputs, settings, {}
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs, settings, parts = _inputs_and_settings(args)
+    if parts and content_key(parts) != Path(args.out).name.split(".")[0]:
+        raise SnakefoldError(f"{args.out}: the spec's key parts do not give this file's key; run snakemake again")
     with tempfile.TemporaryDirectory(prefix="complex-features-") as scratch:
         kalign_log = Path(args.log) if args.log else Path(scratch) / "kalign.log"
-        chains, template_outcomes = read_complex_chains(args.msas, ids, [record.sequence for record in records],
-                                                        _featurizers(args, kalign_log))
+        templates = _ChainTemplates(_featurizers(settings, kalign_log))
+        chains = complex_chains(inputs, templates)
     features, summary = merge_complex(chains)
-    summary = {"fasta": str(args.fasta), "msas": str(args.msas),
-               "records": {chain_id: record.record_id for chain_id, record in zip(ids, records)}, **summary,
+    source = ({"files": {chain.chain_id: chain.files() for chain in inputs}} if args.spec
+              else {"fasta": str(args.fasta), "msas": str(args.msas)})
+    summary = {**source, "records": {chain.chain_id: chain.record_id for chain in inputs}, **summary,
                "template_hits": {chain_id: [{"hit": outcome.name, "kept": outcome.kept, "reason": outcome.reason}
                                             for outcome in outcomes]
-                                 for chain_id, outcomes in template_outcomes.items()}}
+                                 for chain_id, outcomes in templates.outcomes.items()}}
     atomic_save_npz(args.out, features)
     if args.summary:
         atomic_write_json(args.summary, summary)
+    if parts:
+        seal(args.out, parts)
+        if args.summary:
+            seal(args.summary, parts)
     return 0

@@ -8,7 +8,9 @@
     {cache}/queries/<seq>.fasta                  per distinct sequence: the query of every search
     {cache}/msa/<search>/<key>.<sto|a3m>         sealed cache entries, keyed by content
     {cache}/templates/<key>.npz, <key>.hhr
+    {cache}/templates/pdb_seqres/<key>.npz, <key>.sto   per distinct chain of a complex (hmmsearch)
     {cache}/features/<key>.npz
+    {cache}/complex_features/<key>.npz, <key>.summary.json   per complex: merged features, pairing summary
 
 ``<seq>`` is a sequence key (:func:`snakefold.common.fasta.sequence_key`), ``<key>`` a content key
 (:func:`snakefold.plan.cache.content_key`). Every path here may also be a Snakemake pattern: pass
@@ -79,8 +81,16 @@ class Layout:
     def template_entry(self, key: str, suffix: str) -> str:
         return f"{self.cache}/templates/{key}.{suffix}"
 
+    def chain_template_entry(self, key: str, suffix: str) -> str:
+        """A complex's chain's template features (npz) or hmmsearch hits (sto)."""
+        return f"{self.cache}/templates/pdb_seqres/{key}.{suffix}"
+
     def features_entry(self, key: str) -> str:
         return f"{self.cache}/features/{key}.npz"
+
+    def complex_features_entry(self, key: str, suffix: str) -> str:
+        """A complex's merged features (npz) or its pairing summary (summary.json)."""
+        return f"{self.cache}/complex_features/{key}.{suffix}"
 
     def verified_databases(self) -> str:
         return f"{self.cache}/databases/verified"

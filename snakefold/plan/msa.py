@@ -3,8 +3,9 @@
 A **search** is one tool run per query: a name (``uniref90``, ``bfd_uniref30``, ...; the cache directory
 ``<cache_dir>/msa/<name>/`` and the rule ``msa_<name>``), a tool, the databases it reads in that one run,
 and the most rows kept of its MSA. The preset (``databases.preset``) lists its searches in AlphaFold2's
-merge order; ``msa.mode`` keeps all of them (``preset``), those of one tool, or none (``precomputed``,
-``single_sequence``).
+merge order; ``msa.mode`` keeps all of them (``preset``), those of one tool, or none (``precomputed``:
+``<precomputed_dir>/<target>.a3m`` or ``.sto`` for a single chain, AlphaFold2's own ``msas/`` directory
+``<precomputed_dir>/<complex>/msas/`` for a complex; ``single_sequence``).
 
 The **pairing search** is AlphaFold-Multimer's extra search of each distinct chain of a heteromeric complex
 against UniProt, whose hits are paired across chains by species: jackhmmer (search ``uniprot``, the
@@ -176,7 +177,8 @@ def msa_plan(config: Mapping[str, Any], pairing: bool = False) -> MsaPlan:
     if mode == "precomputed":
         if not msa_section["precomputed_dir"]:
             problems.append("config key 'msa.precomputed_dir' must name the directory of <target>.a3m or "
-                            "<target>.sto files when msa.mode is 'precomputed'")
+                            "<target>.sto files (and of each complex's AlphaFold2 msas/ directory, "
+                            "<complex>/msas/) when msa.mode is 'precomputed'")
         elif not Path(msa_section["precomputed_dir"]).is_dir():
             problems.append(f"config key 'msa.precomputed_dir': the directory '{msa_section['precomputed_dir']}' "
                             "does not exist")

@@ -19,8 +19,14 @@ Stages, per distinct sequence ``seq`` (targets that share a sequence share its c
 
 Complexes (:mod:`snakefold.plan.complexes`) are searched per distinct chain: every chain gets the MSA
 searches (shared, by content, with single-chain targets of the same sequence and other complexes and
-batches), and every chain of a heteromeric complex the UniProt pairing search (``Plan.pairing_entries``).
-Pairing, prediction and report of complexes are not planned yet: ``snakemake all_msas`` runs the searches.
+batches), and every chain of a heteromeric complex the UniProt pairing search (``Plan.pairing_entries``)
+and, with templates on, AlphaFold-Multimer's template search (hmmbuild from its first MSA, hmmsearch
+against pdb_seqres: :mod:`snakefold.templates.pdb_seqres`). Per complex, complex_features pairs and merges
+its chains' cache entries (:mod:`snakefold.msa.multimer`) into one content-keyed entry, keyed by the
+chains' entries' keys in chain order (copies included) and the pairing settings. In msa.mode precomputed
+a complex's chains come from AlphaFold2's own ``msas/`` directory, ``<precomputed_dir>/<complex>/msas/``
+(:mod:`snakefold.msa.complex_inputs`), checked when the plan is made. Prediction and report of complexes
+are not planned yet: ``snakemake all_features`` makes every complex's merged features.
 """
 
 from __future__ import annotations
@@ -29,15 +35,19 @@ import functools
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import Batch, Target
+from snakefold.common.fasta import Batch, Target, sequence_key
 from snakefold.common.hashing import file_sha256
 from snakefold.common.target_record import target_record_document
+from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
 from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
+from snakefold.msa import multimer
+from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
 from snakefold.msa.formats import query_of_msa_file
 from snakefold.plan import downloads
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
@@ -47,15 +57,27 @@ from snakefold.plan.integrity import discard_damaged_files
 from snakefold.plan.layout import Layout
 from snakefold.plan.model import model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
+from snakefold.templates.pdb_seqres import (
+    chain_template_parts,
+    pdb_seqres_database_problems,
+    pdb_seqres_identity,
+    pdb_seqres_settings,
+)
 from snakefold.templates.search import (
     template_cache_parts,
     template_database_problems,
     template_search_identity,
     template_settings,
 )
+from snakefold.tools.kalign import kalign_version
 
 #: Bumped when the features written for the same inputs change, so old cache entries are not reused.
 FEATURES_FORMAT = 1
+#: Likewise for a complex's merged features and pairing summary.
+COMPLEX_FEATURES_FORMAT = 1
+#: What the merged features of a complex depend on besides its chains' files (AlphaFold-Multimer v2.3.2's).
+PAIRING_SETTINGS = {"method": "alphafold-multimer-v2.3.2", "msa_crop_size": multimer.MSA_CROP_SIZE,
+                    "max_templates": multimer.MAX_TEMPLATES, "min_msa_rows": multimer.MIN_MSA_ROWS}
 #: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.
 RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "all": lambda n: n, "none": lambda n: 0}
 #: What to run when the databases a config names are not there.
@@ -100,6 +122,15 @@ class FeatureJob:
     spec: str
 
 
+@dataclass(frozen=True)
+class ComplexFeatureJob:
+    """One complex_features job: the complex, the files it reads, its spec for ``snakefold complex-features``."""
+
+    target: str
+    inputs: tuple[str, ...]
+    spec: str
+
+
 @dataclass
 class Plan:
     config: dict
@@ -120,6 +151,13 @@ class Plan:
     #: seq -> features cache key; key -> job
     feature_keys: dict[str, str] = field(default_factory=dict)
     feature_jobs: dict[str, FeatureJob] = field(default_factory=dict)
+    #: chain seq -> its template cache key (hmmsearch against pdb_seqres); key -> job
+    chain_template_keys: dict[str, str] = field(default_factory=dict)
+    chain_template_jobs: dict[str, TemplateJob] = field(default_factory=dict)
+    chain_template_arguments: list[str] = field(default_factory=list)
+    #: complex name -> its merged features' cache key; key -> job
+    complex_feature_keys: dict[str, str] = field(default_factory=dict)
+    complex_feature_jobs: dict[str, ComplexFeatureJob] = field(default_factory=dict)
     #: target name -> its regression.targets entry
     regression_targets: dict[str, dict] = field(default_factory=dict)
 
@@ -127,6 +165,10 @@ class Plan:
     @functools.cached_property
     def targets(self) -> dict[str, Target]:
         return {target.name: target for target in self.batch.targets}
+
+    @functools.cached_property
+    def complexes(self) -> dict[str, Target]:
+        return {target.name: target for target in self.batch.complexes}
 
     @property
     def sequences(self) -> dict[str, str]:
@@ -223,7 +265,23 @@ class Plan:
 
     def all_template_features(self, wildcards=None) -> list[str]:
         self.stop_on_problems()
-        return [self.template_features(seq) for seq in self.template_keys]
+        return ([self.template_features(seq) for seq in self.template_keys]
+                + [self.layout.chain_template_entry(key, "npz") for key in self.chain_template_keys.values()])
+
+    def chain_template_inputs(self, wildcards) -> dict[str, Any]:
+        self.stop_on_problems()
+        job = self.chain_template_jobs[wildcards.ckey]
+        return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
+
+    def chain_template_query_msa_arguments(self, wildcards) -> list[str]:
+        query_msa = self.chain_template_jobs[wildcards.ckey].query_msa
+        return ["--query-msa", query_msa] if query_msa else []
+
+    def chain_template_parts(self, wildcards) -> str:
+        return self.chain_template_jobs[wildcards.ckey].parts
+
+    def chain_template_length(self, wildcards) -> int:
+        return len(self.search_sequences[self.chain_template_jobs[wildcards.ckey].seq])
 
     # ------------------------------------------------------------------------------------------- features
     def features(self, seq: str) -> str:
@@ -241,8 +299,21 @@ class Plan:
         return len(self.sequences[self.feature_jobs[wildcards.fkey].seq])
 
     def all_features(self, wildcards=None) -> list[str]:
+        """Every single-chain sequence's raw features and every complex's merged features and summary."""
         self.stop_on_problems()
-        return [self.features(seq) for seq in self.feature_keys]
+        return ([self.features(seq) for seq in self.feature_keys]
+                + [self.layout.complex_features_entry(key, suffix) for key in self.complex_feature_keys.values()
+                   for suffix in ("npz", "summary.json")])
+
+    def complex_feature_inputs(self, wildcards) -> list[str]:
+        self.stop_on_problems()
+        return list(self.complex_feature_jobs[wildcards.xkey].inputs)
+
+    def complex_feature_spec(self, wildcards) -> str:
+        return self.complex_feature_jobs[wildcards.xkey].spec
+
+    def complex_feature_length(self, wildcards) -> int:
+        return self.complexes[self.complex_feature_jobs[wildcards.xkey].target].length
 
     # ---------------------------------------------------------------------------------------------- model
     @property
@@ -458,9 +529,12 @@ def plan_run(config: dict, *, main_process: bool = True) -> Plan:
         return path
 
     _plan_msas(plan, entry)
-    if plan.templates_enabled:
+    if plan.templates_enabled and plan.sequences:
         _plan_templates(plan, entry)
+    if plan.templates_enabled and plan.batch.complexes and plan.msa.mode != "precomputed":
+        _plan_chain_templates(plan, entry)
     _plan_features(plan, entry)
+    _plan_complex_features(plan, entry)
     plan.problems.extend(model_section_problems(config))
     _plan_regression(plan)
     if main_process and not plan.problems:
@@ -481,8 +555,9 @@ def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
     if plan.batch.complexes:
         names = ", ".join(target.name for target in plan.batch.complexes[:5])
         more = f" and {len(plan.batch.complexes) - 5} more" if len(plan.batch.complexes) > 5 else ""
-        notify(f"{len(plan.batch.complexes)} complex(es) in the batch ({names}{more}): `snakemake all_msas` searches "
-               "their chains (each distinct chain once); predicting complexes is not part of the workflow yet")
+        notify(f"{len(plan.batch.complexes)} complex(es) in the batch ({names}{more}): `snakemake all_features` "
+               "searches their chains (each distinct chain once) and merges each complex's features; predicting "
+               "complexes is not part of the workflow yet")
 
 
 def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
@@ -588,6 +663,111 @@ def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
         plan.feature_keys[seq] = key
         plan.feature_jobs[key] = FeatureJob(seq, json.dumps(spec, sort_keys=True))
         entry(plan.layout.features_entry(key))
+
+
+def _plan_chain_templates(plan: Plan, entry: Callable[[str], str]) -> None:
+    """AlphaFold-Multimer's template search of each distinct chain of the complexes, from its first MSA."""
+    plan.problems.extend(pdb_seqres_database_problems(plan.config, verified_dir=plan.layout.verified_databases()))
+    if plan.problems:
+        return  # the run stops before any job; MSA entries may be unplanned
+    try:
+        settings = pdb_seqres_settings(plan.config)
+        identity = pdb_seqres_identity(settings)
+    except SnakefoldError as error:
+        plan.problems.append(f"template search of complexes' chains: {error}")
+        return
+    filters = settings.filters
+    arguments = ["--pdb-seqres", settings.pdb_seqres, "--mmcif-dir", settings.mmcif_dir,
+                 "--obsolete", settings.obsolete, "--max-template-date", filters.max_template_date.isoformat(),
+                 "--max-hits", filters.max_hits, "--max-subsequence-ratio", filters.max_subsequence_ratio,
+                 "--min-align-ratio", filters.min_align_ratio, "--min-template-length", filters.min_template_length]
+    plan.chain_template_arguments = [str(argument) for argument in arguments]
+    for seq, sequence in plan.batch.chain_sequences.items():
+        msas = plan.msa_entries.get(seq, [])
+        query_msa, query_msa_key = (msas[0].path, msas[0].key) if msas else (None, None)
+        parts = chain_template_parts(sequence, identity, query_msa_key)
+        key = content_key(parts)
+        plan.chain_template_keys[seq] = key
+        plan.chain_template_jobs[key] = TemplateJob(seq, query_msa, json.dumps(parts, sort_keys=True))
+        entry(plan.layout.chain_template_entry(key, "npz"))
+        entry(plan.layout.chain_template_entry(key, "sto"))
+
+
+def _searched_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
+    """A complex's chains' cache entries (MSAs, UniProt MSA, template features) and their keys, chain by chain."""
+    heteromer = len({chain.sequence for chain in target.chains}) > 1
+    inputs, keys = [], []
+    for chain in target.chains:
+        seq = chain.seq_key
+        msas = plan.msa_entries.get(seq, [])
+        uniprot = plan.pairing_entries.get(seq) if heteromer else None
+        template_key = plan.chain_template_keys.get(seq)
+        templates = plan.layout.chain_template_entry(template_key, "npz") if template_key else None
+        inputs.append(ChainInputs(chain.chain_id, chain.record_id, chain.sequence,
+                                  tuple(MsaFile(msa.name, msa.path, msa.format) for msa in msas),
+                                  MsaFile(uniprot.name, uniprot.path, uniprot.format) if uniprot else None,
+                                  templates))
+        keys.append({"chain_id": chain.chain_id, "record_id": chain.record_id, "seq": seq,
+                     "msas": [[msa.name, msa.key] for msa in msas], "uniprot": uniprot.key if uniprot else None,
+                     "templates": template_key})
+    return inputs, keys
+
+
+def _precomputed_template_settings(plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """How precomputed template hits are featurised (for the spec) and its key parts; None twice when off."""
+    if not plan.templates_enabled:
+        return None, None
+    problems = pdb_seqres_database_problems(plan.config, plan.layout.verified_databases(),
+                                            names=("pdb_mmcif", "obsolete_pdbs"))
+    if problems:
+        plan.problems.extend(problems)
+        return None, None
+    settings = pdb_seqres_settings(plan.config)
+    filters = {name: plan.config["templates"][name] for name in
+               ("max_template_date", "max_hits", "max_subsequence_ratio", "min_align_ratio", "min_template_length")}
+    spec = {"mmcif_dir": settings.mmcif_dir, "obsolete": settings.obsolete, "filters": filters}
+    identity = {**filters, "kalign": kalign_version(),
+                "mmcif_dir": fingerprint(MULTIMER_TEMPLATE_DATABASES["pdb_mmcif"], settings.mmcif_dir),
+                "obsolete": fingerprint(MULTIMER_TEMPLATE_DATABASES["obsolete_pdbs"], settings.obsolete)}
+    return spec, identity
+
+
+def _precomputed_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
+    """A complex's chains' files in AlphaFold2's ``<precomputed_dir>/<complex>/msas/`` and their SHA-256s."""
+    msas_dir = Path(plan.msa.precomputed_dir, target.name, "msas")
+    chains = [(chain.chain_id, chain.record_id, chain.sequence) for chain in target.chains]
+    inputs = alphafold_msas_inputs(msas_dir, chains, plan.config["msa"]["max_hits"], templates=plan.templates_enabled)
+    problems = check_queries(inputs)
+    if problems:
+        raise SnakefoldError("; ".join(problems))
+    keys = [{"chain_id": chain.chain_id, "record_id": chain.record_id, "seq": sequence_key(chain.sequence),
+             "files": [[Path(path).name, file_sha256(path)] for path in chain.files()]} for chain in inputs]
+    return inputs, keys
+
+
+def _plan_complex_features(plan: Plan, entry: Callable[[str], str]) -> None:
+    """One content-keyed entry per complex: its chains' inputs' keys in chain order and the pairing settings."""
+    if plan.problems or not plan.batch.complexes:
+        return  # the run stops before any job; MSA or template entries may be unplanned
+    precomputed = plan.msa.mode == "precomputed"
+    template_spec, template_identity = _precomputed_template_settings(plan) if precomputed else (None, None)
+    for target in plan.batch.complexes:
+        try:
+            inputs, keys = (_precomputed_chain_inputs if precomputed else _searched_chain_inputs)(plan, target)
+        except SnakefoldError as error:
+            plan.problems.append(f"complex '{target.name}' ({target.path}, line {target.line}): {error}; config key "
+                                 "'msa.precomputed_dir' (AlphaFold2's msas/ directory of each complex goes in "
+                                 "<precomputed_dir>/<complex>/msas/)")
+            continue
+        parts = {"kind": "complex_features", "format": COMPLEX_FEATURES_FORMAT, "pairing": PAIRING_SETTINGS,
+                 "chains": keys, "templates": template_identity}
+        key = content_key(parts)
+        spec = {"parts": parts, "chains": [chain.to_spec() for chain in inputs], "templates": template_spec}
+        files = tuple(dict.fromkeys(path for chain in inputs for path in chain.files()))
+        plan.complex_feature_keys[target.name] = key
+        plan.complex_feature_jobs[key] = ComplexFeatureJob(target.name, files, json.dumps(spec, sort_keys=True))
+        for suffix in ("npz", "summary.json"):
+            entry(plan.layout.complex_features_entry(key, suffix))
 
 
 def _plan_regression(plan: Plan) -> None:

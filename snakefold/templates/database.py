@@ -15,6 +15,9 @@ reads (the config's ``databases.pdb70``, ``databases.pdb_mmcif`` and ``databases
   are copied unchanged, PDB-format inputs converted (:func:`snakefold.templates.mmcif.pdb_to_mmcif`). The ID is
   the entry's own (``_entry.id``, the PDB ``HEADER`` ID code), else the file name.
 * ``obsolete.dat``: the PDB's list of obsolete entries, here empty.
+* ``pdb_seqres.txt``: the sequence of every chain entered, named as the PDB's own file names them
+  (``>1abc_A mol:protein length:<n>``): the database of AlphaFold-Multimer's hmmsearch template search
+  (``databases.pdb_seqres``).
 
 Beside them, ``chains.tsv`` lists every chain entered (entry, chain, length, release date, source file);
 ``snakefold build-db --format pdb70`` adds its build record (``<name>.build.json``). The whole directory
@@ -58,12 +61,13 @@ _CHAIN_ID = re.compile(r"^[A-Za-z0-9]+$")
 
 @dataclasses.dataclass(frozen=True)
 class TemplateDatabase:
-    """A built template database: hhsearch's ``prefix`` and AlphaFold2's ``mmcif_dir``."""
+    """A built template database: hhsearch's ``prefix``, AlphaFold2's ``mmcif_dir`` and hmmsearch's ``pdb_seqres``."""
 
     prefix: Path
     mmcif_dir: Path
     entries: int
     chains: int
+    pdb_seqres: Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +199,8 @@ def build_template_database(structures_dir: str | Path, out_dir: str | Path, *, 
         if len(chain_rows) == 1:
             raise SnakefoldError(f"no protein chain with coordinates in the structures of {structures_dir}")
 
+        atomic_write_text(building / "pdb_seqres.txt",
+                          "".join(path.read_text() for path in sorted(a3m_dir.iterdir())))
         if chain_msa_database is not None:
             _search_chain_msas(a3m_dir, chain_msa_database, threads, log_path, timeout)
         prefix = building / name
@@ -212,4 +218,4 @@ def build_template_database(structures_dir: str | Path, out_dir: str | Path, *, 
         atomic_write_text(building / "chains.tsv", "\n".join(chain_rows) + "\n")
 
     return TemplateDatabase(prefix=out_dir / name, mmcif_dir=out_dir / "mmcif", entries=len(sources),
-                            chains=len(chain_rows) - 1)
+                            chains=len(chain_rows) - 1, pdb_seqres=out_dir / "pdb_seqres.txt")

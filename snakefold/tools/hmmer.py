@@ -8,13 +8,15 @@ keeping the Stockholm alignment of the hits (``-A``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from snakefold.tools.base import flag_arguments, run_tool, tool_version
 
 HMMBUILD = "hmmbuild"
 HMMSEARCH = "hmmsearch"
+#: AlphaFold-Multimer v2.3.2's hmmsearch flags (its Hmmsearch defaults), in its order.
+ALPHAFOLD_SEARCH_FLAGS = {"F1": 0.1, "F2": 0.1, "F3": 0.1, "incE": 100, "E": 100, "domE": 100, "incdomE": 100}
 
 
 def version() -> str:

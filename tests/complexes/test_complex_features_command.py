@@ -121,3 +121,25 @@ def test_hhsearch_template_hits_of_a_monomer_style_run_are_featurised(shared_dat
     kept = sum(hit["kept"] for hit in hits.values())
     assert int(features["num_templates"]) == min(kept, 4)
     assert summary["paired"] is False
+
+
+def test_a_colabfold_record_gives_the_features_of_one_record_per_chain(tmp_path):
+    fasta, msas = unpack_case("A2B_trimer", tmp_path / "case")
+    chains = [line for line in fasta.read_text().splitlines() if line and not line.startswith(">")]
+    joined = tmp_path / "joined.fasta"
+    joined.write_text(f">a2b description\n{':'.join(chains)}\n")
+    (tmp_path / "per_chain").mkdir()
+    (tmp_path / "joined").mkdir()
+    per_chain, _ = run_complex_features(fasta, msas, tmp_path / "per_chain")
+    features, summary = run_complex_features(joined, msas, tmp_path / "joined")
+    assert sorted(features) == sorted(per_chain)
+    assert all(np.array_equal(features[key], per_chain[key]) for key in per_chain)
+    assert summary["records"] == {"A": "a2b", "B": "a2b", "C": "a2b"}
+
+
+def test_a_colabfold_record_beside_other_records_is_refused(heterodimer, tmp_path, capsys):
+    fasta, msas = heterodimer
+    sequences = [line for line in fasta.read_text().splitlines() if line and not line.startswith(">")]
+    fasta.write_text(f">one\n{sequences[0]}\n>both\n{sequences[0]}:{sequences[1]}\n")
+    error = run_failing(capsys, fasta, msas, tmp_path)
+    assert f"{fasta}:3:both holds chains separated by ':'" in error

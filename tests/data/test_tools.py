@@ -25,7 +25,7 @@ def test_alphafold2_flags_are_the_defaults_and_render_as_the_tools_expect():
     msa = schema_defaults("msa")
     assert msa["jackhmmer"]["flags"] == ALPHAFOLD_JACKHMMER
     assert msa["hhblits"]["flags"] == ALPHAFOLD_HHBLITS
-    assert msa["max_hits"] == {"uniref90": 10000, "mgnify": 501}
+    assert msa["max_hits"] == {"uniref90": 10000, "mgnify": 501, "uniprot": 50000, "uniprot_mmseqs": 50000}
     assert flag_arguments(ALPHAFOLD_JACKHMMER) == ["-N", "1", "-E", "0.0001", "--incE", "0.0001", "--F1", "0.0005",
                                                    "--F2", "5e-05", "--F3", "5e-07"]
     assert flag_arguments({"n": 3, "all": True, "p": None, "cov": False}, long_prefix="-") == ["-n", "3", "-all"]

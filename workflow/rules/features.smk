@@ -30,7 +30,8 @@ rule features:
 
 
 rule all_features:
-    """Target: the raw features of every distinct sequence (the MSA and template stages and no further)."""
+    """Target: the raw features of every distinct sequence and the merged features of every complex (the MSA
+    and template stages and no further)."""
     input:
         PLAN.all_features,
     localrule: True

@@ -38,7 +38,7 @@ rule templates:
 
 
 rule all_templates:
-    """Target: the template features of every distinct sequence."""
+    """Target: the template features of every distinct sequence and of every distinct chain of the complexes."""
     input:
         PLAN.all_template_features,
     localrule: True
