@@ -16,6 +16,7 @@ import yaml
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.fasta import sequence_key
+from snakefold.common.intermediates import seal
 from snakefold.common.protein import from_structure_file, to_pdb
 from tests.conftest import REPO_ROOT
 from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake
@@ -46,7 +47,9 @@ def _write_predictions(workdir, target, proteins):
     for name, protein in zip(("model_1_seed0", "model_2_seed0"), proteins):
         (_work(workdir, target) / "predictions" / name).mkdir(parents=True)
         (_work(workdir, target) / "predictions" / name / "unrelaxed.pdb").write_text(to_pdb(protein))
+        seal(_work(workdir, target) / "predictions" / name / "unrelaxed.pdb")
     (_work(workdir, target) / "ranking.json").write_text(json.dumps({"order": ["model_2_seed0", "model_1_seed0"]}))
+    seal(_work(workdir, target) / "ranking.json")  # as the predict and rank jobs seal what they write
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import numpy as np
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.fasta import sequence_key
+from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
 
 PLDDT_BINS = 50
@@ -105,6 +106,7 @@ def write_model(model_dir: Path, model: str, sequence: str, msa_depth: int, seed
         "timings": {"compile_s": 1.5 + seed % 3, "predict_s": 0.25 + (seed % 5) / 10},
     }
     (model_dir / "scores.json").write_text(json.dumps(scores))
+    seal(model_dir / "outputs.npz", model_dir / "unrelaxed.pdb", model_dir / "scores.json")  # as predict does
     return scores
 
 
@@ -152,6 +154,7 @@ def write_sequence_outputs(work_root: Path, sequence: str,
     (work_dir / "ranking.json").write_text(json.dumps({
         "order": order, "ranking_confidence": {name: scores[name]["ranking_confidence"] for name in models},
         "metric": metric, "untrained": untrained}))
+    seal(work_dir / "ranking.json")
     relaxed = []
     for rank in relaxed_ranks:
         relaxed.append(write_relaxed(work_dir / "relaxed" / f"rank_{rank}.pdb",
@@ -178,4 +181,5 @@ def write_relaxed(path: Path, unrelaxed: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines + ["END"]) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"wall_time_s": 2.5, "platform": "CPU", "attempts": 1}))
+    seal(path, path.with_suffix(".json"))  # as the relax job does
     return path

@@ -363,22 +363,32 @@ def test_deleted_result_files_come_back_as_they_were(batch, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_truncated_model_output_is_named_removed_and_computed_again(batch, tmp_path_factory):
-    """A damaged intermediate (outputs.npz cut in half): the run names it in the summary without a traceback
-    and removes it; the next run predicts that model again and the target's files are complete."""
+def test_a_truncated_model_output_is_named_and_removed_and_the_earlier_results_are_kept(batch, tmp_path_factory):
+    """A damaged intermediate (outputs.npz cut in half) is named and removed before any job runs, without a
+    traceback; the target's results, made while it was sound, are kept as they are (no report job runs on
+    it). When a result needs the model again (ranked_0.pdb deleted), that model is predicted again and the
+    target's files are complete and verified."""
     workdir = tmp_path_factory.mktemp("truncated_outputs") / "run"
     shutil.copytree(batch["workdir"], workdir, symlinks=True)
     outputs = workdir / "results" / "_work" / sequence_key(GOOD["tiny"]) / "predictions" / MODELS[0] / "outputs.npz"
     outputs.write_bytes(outputs.read_bytes()[: outputs.stat().st_size // 2])
+    results = {path.name: path.read_bytes() for path in (workdir / "results" / "tiny").iterdir()}
     config = str(workdir / "config.yaml")
     first = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", config)
-    assert first.returncode != 0 and "Traceback" not in first.stdout + first.stderr
+    assert "Traceback" not in first.stdout + first.stderr
+    assert f"snakefold: {outputs.relative_to(workdir)} was removed, its size is" in first.stderr, first.stderr
+    assert not outputs.exists()
+    assert {path.name: path.read_bytes() for path in (workdir / "results" / "tiny").iterdir()} == results
     rows = {row["target"]: row for row in _summary_rows(workdir / "results" / "summary.tsv")}
-    assert rows["tiny"]["status"] == "failed" and str(outputs.relative_to(workdir)) in rows["tiny"]["error"]
-    assert "is damaged" in rows["tiny"]["error"] and not outputs.exists()
+    assert rows["tiny"]["status"] == "ok", rows["tiny"]
+
+    (workdir / "results" / "tiny" / "ranked_0.pdb").unlink()
     second = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", config)
     assert f"output: {outputs.parent.relative_to(workdir)}/unrelaxed.pdb" in second.stderr, second.stderr
     assert {path.name for path in (workdir / "results" / "tiny").iterdir()} == TARGET_FILES
+    verify = subprocess.run([str(Path(sys.executable).parent / "snakefold"), "verify", "results"], cwd=workdir,
+                            capture_output=True, text=True, timeout=120)
+    assert "tiny: ok" in verify.stdout, verify.stdout + verify.stderr
 
 
 @pytest.fixture(scope="module")
