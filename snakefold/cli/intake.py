@@ -1,4 +1,8 @@
-"""``snakefold intake``: validate FASTA inputs and write the batch's target and rejection tables."""
+"""``snakefold intake``: validate FASTA inputs and write the batch's target and rejection tables.
+
+A record whose sequence holds chains separated by ``:`` is a complex; complex sheets and pulldown screens
+are read by the workflow from the config (:mod:`snakefold.plan.complexes`).
+"""
 
 from __future__ import annotations
 
@@ -32,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
         raise SnakefoldError(report)
     if report:
         print(report, file=sys.stderr)
+    accepted = batch.targets + batch.complexes  # complexes (':' records) last, as the workflow lists them
     if args.targets:
-        write_targets_tsv(args.targets, batch.targets)
+        write_targets_tsv(args.targets, accepted)
     if args.rejected:
         write_rejected_tsv(args.rejected, batch.errors)
     if not args.targets:
-        for target in batch.targets:
-            print(f"{target.name}\t{len(target.sequence)}\t{target.seq_key}")
+        for target in accepted:
+            print(f"{target.name}\t{target.length}\t{target.seq_key}")
     return 0

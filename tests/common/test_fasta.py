@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -325,3 +327,16 @@ def test_complex_names_collide_with_other_targets_without_case(tmp_path):
         "rename one of them"),
         (f"{fasta}:5: record 'summary.TSV': the target name 'summary.TSV' is reserved: it is one of the batch's own "
         f"files ({', '.join(sorted(BATCH_FILES))}); rename the record")]
+
+
+def test_the_intake_command_lists_complexes_after_single_chains(tmp_path):
+    """`snakefold intake` on a batch with a ':' record: the complex is listed (its total length) after the
+    single chain, and targets.tsv carries its chains' sequence keys."""
+    fasta = tmp_path / "batch.fasta"
+    fasta.write_text(">hb two chains\nMKTAYIAKQRQISFVKSHFSRQ:GSHMLEDPVAAKLEEAVKRL\n>x\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
+    command = [str(Path(sys.executable).parent / "snakefold"), "intake", str(fasta), "--min-length", "5"]
+    listed = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [["x", "33"], ["hb", "42"]]
+    subprocess.run([*command, "--targets", str(tmp_path / "targets.tsv")], check=True)
+    header, _, complex_row = (tmp_path / "targets.tsv").read_text().splitlines()
+    assert header.split("\t")[-1] == "chains" and len(complex_row.split("\t")[-1].split(",")) == 2
