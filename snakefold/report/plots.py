@@ -37,14 +37,15 @@ MAX_PAE_COLUMNS = 5
 TEXT_MARGIN_IN = 0.15
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A figure of ``width`` x ``height`` inches with constrained layout, drawn on an Agg canvas."""
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
-def _save(figure: Figure, path: str | os.PathLike, dpi: int) -> None:
+def save_figure(figure: Figure, path: str | os.PathLike, dpi: int) -> None:
+    """Write ``figure`` as a PNG file at ``dpi``, atomically."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(path, buffer.getvalue())
@@ -112,7 +113,7 @@ def _model_label(rank: int, model: ModelPrediction) -> str:
 def plot_plddt(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
                dpi: int = 100, chains: Sequence[tuple[str, int]] = ()) -> None:
     """Write ``plddt.png`` (:func:`plddt_figure`)."""
-    _save(plddt_figure(target, ranked, untrained, chains), path, dpi)
+    save_figure(plddt_figure(target, ranked, untrained, chains), path, dpi)
 
 
 def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool,
@@ -120,7 +121,7 @@ def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool
     """pLDDT per residue, one line per model (best first), over the AFDB confidence bands; a complex's
     ``chains`` ((ID, length) in order) are marked."""
     length = ranked[0].plddt.size
-    figure = _new_figure(9, 4.8)
+    figure = new_figure(9, 4.8)
     axes = figure.add_subplot()
     upper = 100.0
     for letter, meaning, lower in PLDDT_CATEGORIES:
@@ -146,7 +147,7 @@ def plddt_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool
 def plot_pae(path: str | os.PathLike, target: str, ranked: Sequence[ModelPrediction], untrained: bool,
              dpi: int = 100, chains: Sequence[tuple[str, int]] = ()) -> None:
     """Write ``pae.png`` (:func:`pae_figure`)."""
-    _save(pae_figure(target, ranked, untrained, chains), path, dpi)
+    save_figure(pae_figure(target, ranked, untrained, chains), path, dpi)
 
 
 def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool,
@@ -158,7 +159,7 @@ def pae_figure(target: str, ranked: Sequence[ModelPrediction], untrained: bool,
         raise ValueError(f"{target}: no model has a predicted aligned error (no pTM preset was run)")
     columns = min(len(with_pae), MAX_PAE_COLUMNS)
     rows = -(-len(with_pae) // columns)
-    figure = _new_figure(3.4 * columns + 1.2, 3.5 * rows + 0.9)
+    figure = new_figure(3.4 * columns + 1.2, 3.5 * rows + 0.9)
     grid = figure.subplots(rows, columns, squeeze=False)
     max_pae = max(model.max_predicted_aligned_error for _rank, model in with_pae)
     length = with_pae[0][1].plddt.size
@@ -199,7 +200,7 @@ def msa_identity(msa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def plot_coverage(path: str | os.PathLike, target: str, msa: np.ndarray, untrained: bool,
                   dpi: int = 100, chains: Sequence[tuple[str, int]] = (), paired_rows: int = 0) -> None:
     """Write ``coverage.png`` (:func:`coverage_figure`)."""
-    _save(coverage_figure(target, msa, untrained, chains, paired_rows), path, dpi)
+    save_figure(coverage_figure(target, msa, untrained, chains, paired_rows), path, dpi)
 
 
 def coverage_figure(target: str, msa: np.ndarray, untrained: bool, chains: Sequence[tuple[str, int]] = (),
@@ -215,7 +216,7 @@ def coverage_figure(target: str, msa: np.ndarray, untrained: bool, chains: Seque
     order = np.lexsort((-identity, ~paired))
     picture = np.where(aligned[order], identity[order, None].astype(np.float32), np.float32(np.nan))
     depth, length = msa.shape
-    figure = _new_figure(9, 5)
+    figure = new_figure(9, 5)
     axes = figure.add_subplot()
     image = axes.imshow(picture, cmap="rainbow_r", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest",
                         origin="lower", extent=(0.5, length + 0.5, 0, depth))

@@ -13,6 +13,7 @@ from matplotlib.image import imread
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
+from snakefold.common.intermediates import seal
 from snakefold.report import documents
 from snakefold.report.afdb import plddt_category
 from snakefold.report.summary import BatchTarget, summarise_batch
@@ -183,11 +184,13 @@ def test_a_malformed_score_file_is_named_with_its_key(tmp_path):
     del scores["num_recycles"]
     scores["plddt"] = scores["plddt"][:-1]
     scores_path.write_text(json.dumps(scores))
+    seal(scores_path)  # written and sealed so by a faulty predict job
     with pytest.raises(SnakefoldError, match=r"scores.json: scores.json lacks the key\(s\) num_recycles"):
         write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                             tmp_path / "out")
     scores["num_recycles"] = 3
     scores_path.write_text(json.dumps(scores))
+    seal(scores_path)
     with pytest.raises(SnakefoldError, match="'plddt' has 35 values; the sequence has 36 residues"):
         write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
                             tmp_path / "out")
@@ -225,6 +228,7 @@ def test_a_failed_relaxation_ranks_the_unrelaxed_model_and_says_why(tmp_path):
     rank_0.write_text(unrelaxed.read_text())
     rank_0.with_suffix(".json").write_text(json.dumps({"model": raw["order"][0], "relaxed": False,
                                                        "failure": failure, "wall_time_s": 1.5}))
+    seal(rank_0, rank_0.with_suffix(".json"))  # as the relax job does
     out_dir = tmp_path / "results" / "villin"
     document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"],
                                    raw["features"], out_dir, raw["relaxed"])
