@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,9 +32,19 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 
 
-def _load_yaml(path: Path) -> Any:
+#: libyaml's parser where PyYAML was built with it (ten times faster than the pure-Python one)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_yaml(path: Path) -> Any:
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
+
+
+def _load_yaml(path: Path) -> Any:
+    """The document of a schema file, parsed once per process (a copy: callers may change it)."""
+    return copy.deepcopy(_parsed_yaml(Path(path).resolve()))
 
 
 def _with_defaults(validator_class):
@@ -53,6 +64,7 @@ def _with_defaults(validator_class):
 _DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
 
 
+@functools.lru_cache(maxsize=None)
 def _validator(schema_path: Path, fill_defaults: bool = False) -> jsonschema.Draft202012Validator:
     schema = _load_yaml(schema_path)
     schema["$id"] = schema_path.resolve().as_uri()
@@ -138,15 +150,20 @@ def contradictions(config: dict) -> list[str]:
     return problems
 
 
-def validate_config(config: dict, schema_path: Path = CONFIG_SCHEMA) -> dict:
-    """Check ``config`` and fill in the schema's defaults in place; raise with every problem listed."""
+def validate_config(config: dict, schema_path: Path = CONFIG_SCHEMA, *, with_snakemake: bool = True) -> dict:
+    """Check ``config`` and fill in the schema's defaults in place; raise with every problem listed.
+
+    ``with_snakemake`` also runs Snakemake's own ``validate`` on it (as the workflow's main process does); a
+    job's process, which gets the config the main process checked, skips that second reading of the schemas.
+    """
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     problems = config_problems(config, schema_path)
     if not problems:
         try:
-            validate(config, str(schema_path), set_default=True)
+            if with_snakemake:
+                validate(config, str(schema_path), set_default=True)
             _validator(schema_path, fill_defaults=True).validate(config)
         except (WorkflowError, jsonschema.ValidationError) as error:
             problems = [str(error)]

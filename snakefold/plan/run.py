@@ -511,7 +511,7 @@ def plan_run(config: dict, *, main_process: bool = True) -> Plan:
     read entries that other jobs are writing) and prints notices for the user on stderr (intake warnings,
     removed cache entries). A config that does not validate raises :class:`SnakefoldError`.
     """
-    validate_config(config)
+    validate_config(config, with_snakemake=main_process)
 
     def notify(message: str) -> None:
         if main_process:
