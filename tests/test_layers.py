@@ -43,7 +43,7 @@ ALLOWED = {
             "plan"},
 }
 #: Modules a plan module may import from the model layer: records of parameter files, no JAX.
-PLAN_MODEL_MODULES = {"snakefold.model.param_sets"}
+PLAN_MODEL_MODULES = {"snakefold.model.param_sets", "snakefold.model.length_buckets"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

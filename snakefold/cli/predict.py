@@ -1,7 +1,7 @@
-"""``snakefold predict``: one model run (a preset and a seed) on one sequence's raw features.
+"""``snakefold predict``: one model run (a preset and a seed) on each of one or more sequences' raw features.
 
-Writes, into ``--out-dir`` (the predict-stage contract, each file atomically, scores.json last, then the
-three files' seals, :mod:`snakefold.common.intermediates`):
+Writes, into each ``--out-dir`` (the predict-stage contract, each file atomically, scores.json last, then
+the three files' seals, :mod:`snakefold.common.intermediates`):
 
 - ``outputs.npz``: the runner's outputs (:data:`snakefold.model.inference.OUTPUT_KEYS`), float32, real
   residues only;
@@ -10,9 +10,23 @@ three files' seals, :mod:`snakefold.common.intermediates`):
   without a pTM head), ``ranking_confidence`` (mean pLDDT, AlphaFold2's monomer ranking; the rank job
   ranks by model.rank_by), ``plddt`` [L], ``max_predicted_aligned_error``, ``num_recycles`` (recycling
   iterations run after the first), ``bfloat16``, ``params`` (``set``, ``path``, ``untrained``,
-  ``architecture``, ``seed``), ``timings`` (``features_s``, ``compile_s``, ``predict_s``), ``compilation`` (the padded
-  length, the cache directory, and the XLA compilations this process ran and the programs it loaded from
-  the cache instead), and ``warning`` when the parameters are untrained.
+  ``architecture``, ``seed``), ``timings``, ``compilation`` (the padded length, the cache directory, the XLA
+  compilations this model run caused and the programs it loaded from the cache instead, and whether it
+  reused the iteration an earlier target of the process compiled), and ``warning`` when the parameters are
+  untrained.
+
+``timings`` (seconds) is where the job's time went: ``startup_s`` (process start and imports, JAX's
+included), ``params_s`` (reading the parameter file and checking it against the names and shapes the model
+needs, kept beside the compiled programs: :func:`snakefold.model.inference.expected_param_shapes`),
+``features_s`` (reading and processing the features), ``compile_s`` (tracing the model and compiling one
+iteration, or loading it from the persistent compilation cache; 0 when an earlier target of the process
+compiled it), ``predict_s`` (the model's compute: every iteration) and ``write_s`` (outputs.npz and
+unrelaxed.pdb). A process pays startup and parameters once: its first target
+records them, later targets record 0.
+
+Several targets (``--features A.npz B.npz ... --out-dir A B ...``, paired in order) share one process: the
+parameters are loaded once and each compiled iteration kept for every later target of its shapes. A target
+that fails is reported and the others still run; the command then exits with status 1, naming them.
 
     snakefold predict --features features.npz --preset model_1_ptm --params models/x/params_model_1_ptm.npz \\
         --seed 0 --num-recycle 3 --compilation-cache-dir cache/jax --out-dir work/seq/predictions/model_1_ptm_seed0
@@ -21,21 +35,31 @@ three files' seals, :mod:`snakefold.common.intermediates`):
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import textwrap
+import time
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from snakefold.common import residue_constants as rc
-from snakefold.common.atomic import atomic_save_npz, atomic_write_json, atomic_write_text
+from snakefold.common.atomic import atomic_copy, atomic_save_npz, atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
-from snakefold.model import inference
-from snakefold.model.param_sets import UNTRAINED_WARNING, ParamsInfo, params_info
-from snakefold.model.params import load_params
-from snakefold.model.presets import MONOMER_PRESETS, architecture_config
+from snakefold.model.param_sets import MONOMER_PRESETS, UNTRAINED_WARNING, ParamsInfo, params_info
+
+if TYPE_CHECKING:
+    from snakefold.model import inference
+
+#: The files of a model run, scores.json last.
+RUN_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
+#: The options a model run's scores.json records that must match for another job to take it (--from-run).
+RUN_SETTINGS = ("preset", "seed", "num_recycle", "recycle_early_stop_tolerance", "bfloat16")
 
 
 def length_buckets(text: str) -> tuple[int, ...]:
@@ -53,7 +77,8 @@ def length_buckets(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--features", required=True, help="raw features .npz of the sequence (snakefold features)")
+    parser.add_argument("--features", required=True, nargs="+",
+                        help="raw features .npz of each sequence (snakefold features)")
     parser.add_argument("--preset", required=True, choices=MONOMER_PRESETS, help="model preset")
     parser.add_argument("--params", required=True, help="params_<preset>.npz in the official format")
     parser.add_argument("--seed", type=int, default=0, help="seed of the feature sampling (default 0)")
@@ -68,7 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JAX persistent compilation cache shared by every prediction (default: none)")
     parser.add_argument("--bfloat16", action="store_true",
                         help="bfloat16 activations in the trunk (for GPUs and TPUs; slower on CPUs)")
-    parser.add_argument("--out-dir", required=True, help="directory of the model run's outputs")
+    parser.add_argument("--out-dir", required=True, nargs="+",
+                        help="directory of each sequence's model run outputs, in the order of --features")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="with several targets, exit 0 even when some failed (each failure is still reported)")
+    parser.add_argument("--from-run", default=None,
+                        help="a finished model run of the same features and settings (a grouped prediction's, "
+                             "written by the workflow's predict_group job): its files are copied instead of "
+                             "predicting; where it has none, the run is predicted here")
 
 
 def load_raw_features(path: str) -> dict[str, np.ndarray]:
@@ -104,8 +136,19 @@ def pdb_remarks(model: str, info: ParamsInfo) -> list[str]:
     return remarks
 
 
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started (Linux ``/proc``), or None where that is not known."""
+    try:
+        fields_after_name = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        start_ticks = int(fields_after_name[19])  # field 22 of proc(5): start time in clock ticks after boot
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def scores_document(model: str, args: argparse.Namespace, info: ParamsInfo, prediction: inference.Prediction,
-                    compiled: inference.CompilationCounter) -> dict:
+                    timings: dict[str, float]) -> dict:
     """The model run's scores.json (module docstring)."""
     outputs = prediction.outputs
     mean_plddt = float(np.mean(outputs["plddt"], dtype=np.float64))
@@ -118,11 +161,57 @@ def scores_document(model: str, args: argparse.Namespace, info: ParamsInfo, pred
         "num_recycles": prediction.num_recycles, "num_recycle": args.num_recycle,
         "recycle_early_stop_tolerance": args.recycle_early_stop_tolerance, "bfloat16": args.bfloat16,
         "params": info.as_json(),
-        "timings": {name: round(seconds, 3) for name, seconds in prediction.timings.items()},
+        "timings": {name: round(seconds, 3) for name, seconds in timings.items()},
         "compilation": {"padded_length": prediction.padded_length, "cache_dir": args.compilation_cache_dir,
-                        "xla_compilations": compiled.compilations, "cache_hits": compiled.cache_hits},
+                        "xla_compilations": prediction.xla_compilations, "cache_hits": prediction.cache_hits,
+                        "reused_in_process": prediction.reused_compiled},
         "warning": UNTRAINED_WARNING if info.untrained else None,
     }
+
+
+def predict_target(predictor: inference.Predictor, args: argparse.Namespace, info: ParamsInfo, features: str,
+                   out_dir: Path, shared_timings: dict[str, float]) -> None:
+    """One target's model run, its three files written (module docstring)."""
+    model = f"{args.preset}_seed{args.seed}"
+    reading = time.perf_counter()
+    raw = load_raw_features(features)
+    read_s = time.perf_counter() - reading
+    prediction = predictor.predict(raw, args.seed, args.num_recycle,
+                                   early_stop_tolerance=args.recycle_early_stop_tolerance,
+                                   source=f"raw features file {features}")
+    writing = time.perf_counter()
+    atomic_save_npz(out_dir / "outputs.npz", prediction.outputs, compress=False)
+    atomic_write_text(out_dir / "unrelaxed.pdb",
+                      to_pdb(unrelaxed_protein(raw, prediction.outputs), pdb_remarks(model, info)))
+    timings = {**shared_timings, **prediction.timings, "features_s": read_s + prediction.timings["features_s"],
+               "write_s": time.perf_counter() - writing}
+    scores = scores_document(model, args, info, prediction, timings)
+    atomic_write_json(out_dir / "scores.json", scores)
+    seal(*(out_dir / name for name in RUN_FILES))
+    how = ("reused the iteration compiled for an earlier target" if prediction.reused_compiled else
+           f"compiled in {prediction.timings['compile_s']:.1f} s ({prediction.xla_compilations} XLA compilation(s) "
+           f"run, {prediction.cache_hits} loaded from the compilation cache)")
+    print(f"{model}: {prediction.length} residues run at {prediction.padded_length} ({out_dir}); {how}; "
+          f"{prediction.num_recycles + 1} iteration(s) in {prediction.timings['predict_s']:.1f} s; "
+          f"mean pLDDT {scores['mean_plddt']:.2f}"
+          + (f", pTM {scores['ptm']:.3f}" if scores["ptm"] is not None else "")
+          + (f" ({UNTRAINED_WARNING})" if info.untrained else ""), file=sys.stderr)
+
+
+def take_finished_run(run_dir: Path, out_dir: Path, args: argparse.Namespace) -> bool:
+    """Copy ``run_dir``'s model run into ``out_dir`` (and seal it) when it is finished and was run with this
+    command's settings; False when it is not there (its group job failed it) or differs."""
+    try:
+        scores = json.loads((run_dir / "scores.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if any(scores.get(name) != getattr(args, name) for name in RUN_SETTINGS) or not all(
+            (run_dir / name).is_file() for name in RUN_FILES):
+        return False
+    for name in RUN_FILES:
+        atomic_copy(run_dir / name, out_dir / name)
+    seal(*(out_dir / name for name in RUN_FILES))
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,29 +219,45 @@ def run(args: argparse.Namespace) -> int:
         raise SnakefoldError(f"--seed must be a non-negative integer, not {args.seed}")
     if args.num_recycle < 0:
         raise SnakefoldError(f"--num-recycle must be at least 0, not {args.num_recycle}")
+    if len(args.features) != len(args.out_dir):
+        raise SnakefoldError(f"--features names {len(args.features)} file(s) but --out-dir {len(args.out_dir)} "
+                             f"directory(ies): give one output directory per features file, in the same order")
+    if args.from_run:
+        if len(args.out_dir) != 1:
+            raise SnakefoldError("--from-run takes one model run: give one --features file and one --out-dir")
+        if take_finished_run(Path(args.from_run), Path(args.out_dir[0]), args):
+            print(f"{args.out_dir[0]}: the model run of {args.from_run}", file=sys.stderr)
+            return 0
+        print(f"{args.from_run} holds no finished model run with these settings: predicting here", file=sys.stderr)
+    # JAX and the model, imported only where a model runs (a run taken --from-run needs neither)
+    from snakefold.model import inference
+    from snakefold.model.params import check_params, load_params
+    from snakefold.model.presets import architecture_config
+
+    startup_s = seconds_since_process_start()
     if args.compilation_cache_dir:
         inference.enable_compilation_cache(args.compilation_cache_dir)
-    model = f"{args.preset}_seed{args.seed}"
     info = params_info(args.params, args.preset)
     config = architecture_config(args.preset, info.architecture)
-    with inference.CompilationCounter() as compiled:
-        params = load_params(args.params, config)
-        raw = load_raw_features(args.features)
-        prediction = inference.predict(raw, config, params, args.seed, args.num_recycle,
-                                       early_stop_tolerance=args.recycle_early_stop_tolerance,
-                                       length_buckets=args.length_buckets, bfloat16=args.bfloat16,
-                                       source=f"raw features file {args.features}")
-    scores = scores_document(model, args, info, prediction, compiled)
-    out_dir = Path(args.out_dir)
-    atomic_save_npz(out_dir / "outputs.npz", prediction.outputs, compress=False)
-    atomic_write_text(out_dir / "unrelaxed.pdb",
-                      to_pdb(unrelaxed_protein(raw, prediction.outputs), pdb_remarks(model, info)))
-    atomic_write_json(out_dir / "scores.json", scores)
-    seal(*(out_dir / name for name in ("outputs.npz", "unrelaxed.pdb", "scores.json")))
-    print(f"{model}: {prediction.length} residues run at {prediction.padded_length}; compiled in "
-          f"{prediction.timings['compile_s']:.1f} s; this process ran {compiled.compilations} XLA compilation(s) and "
-          f"loaded {compiled.cache_hits} from the compilation cache; {prediction.num_recycles + 1} iteration(s) "
-          f"in {prediction.timings['predict_s']:.1f} s; mean pLDDT {scores['mean_plddt']:.2f}"
-          + (f", pTM {scores['ptm']:.3f}" if scores["ptm"] is not None else "")
-          + (f" ({UNTRAINED_WARNING})" if info.untrained else ""), file=sys.stderr)
+    loading = time.perf_counter()
+    params = load_params(args.params)
+    check_params(params, config, source=f"parameter file {args.params}",
+                 expected=inference.expected_param_shapes(config, args.compilation_cache_dir))
+    predictor = inference.Predictor(config, params, length_buckets=args.length_buckets, bfloat16=args.bfloat16)
+    shared_timings = {"startup_s": startup_s or 0.0, "params_s": time.perf_counter() - loading}
+    if len(args.features) == 1:
+        predict_target(predictor, args, info, args.features[0], Path(args.out_dir[0]), shared_timings)
+        return 0
+    failed = []
+    for features, out_dir in zip(args.features, args.out_dir):
+        try:
+            predict_target(predictor, args, info, features, Path(out_dir), shared_timings)
+        except Exception as error:  # noqa: BLE001 -- one target's failure must not stop the others
+            failed.append(out_dir)
+            detail = str(error) if isinstance(error, SnakefoldError) else traceback.format_exc()
+            print(f"FAILED {out_dir} ({features}): {detail}", file=sys.stderr)
+        shared_timings = {"startup_s": 0.0, "params_s": 0.0}
+    if failed and not args.keep_going:
+        raise SnakefoldError(f"{len(failed)} of {len(args.features)} model runs failed (see above): "
+                             + ", ".join(failed))
     return 0

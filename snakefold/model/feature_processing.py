@@ -37,13 +37,12 @@ from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.residue_geometry import atom14_atom37_maps
 from snakefold.model.hyperparameters import FeatureConfig, MaskedMsaConfig
+from snakefold.model.length_buckets import bucket_length
 
 #: MSA token classes: 20 amino acids, unknown (20), gap (21), mask token (22).
 NUM_MSA_TOKENS = 23
 GAP_TOKEN = 21
 MASK_TOKEN = 22
-#: Residue lengths beyond the last bucket are padded up to a multiple of this.
-LONG_LENGTH_STEP = 128
 #: Extra sequences compared with the cluster centres at a time (bounds the one-hot buffers).
 ASSIGNMENT_BLOCK = 512
 
@@ -59,14 +58,6 @@ PROCESSED_TEMPLATE_FEATURES: tuple[str, ...] = (
 )
 
 _HHBLITS_TO_AF2 = np.array(rc.MAP_HHBLITS_AATYPE_TO_OUR_AATYPE, dtype=np.int32)
-
-
-def bucket_length(num_res: int, buckets: tuple[int, ...]) -> int:
-    """The padded residue count: the smallest bucket >= ``num_res``, beyond the buckets a multiple of 128."""
-    for bucket in sorted(buckets):
-        if bucket >= num_res:
-            return bucket
-    return -(-num_res // LONG_LENGTH_STEP) * LONG_LENGTH_STEP
 
 
 def _one_hot(indices: np.ndarray, num_classes: int) -> np.ndarray:

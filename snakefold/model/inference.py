@@ -5,7 +5,7 @@ its parameters, a seed and a recycle count, and returns the run's outputs for th
 
 1. **Features** (:func:`snakefold.model.feature_processing.process_features`): the seed draws the MSA cluster centres,
    the extra-MSA sample and the masked-MSA corruption of each of the ``num_recycle + 1`` iterations; the
-   residue dimension is padded up to its **length bucket** (:func:`~snakefold.model.feature_processing.bucket_length`:
+   residue dimension is padded up to its **length bucket** (:func:`~snakefold.model.length_buckets.bucket_length`:
    the smallest bucket >= L, beyond the largest a multiple of 128; no padding without buckets). The MSA
    rows are cut to the depth buckets of the preset's feature configuration
    (:mod:`snakefold.model.padding`), so the length bucket and the alignment's depth bucket decide every
@@ -20,6 +20,15 @@ its parameters, a seed and a recycle count, and returns the run's outputs for th
 4. **Outputs** (:data:`OUTPUT_KEYS`): float32 arrays cut back to the real residues; ``masked_msa/logits``
    keeps the cluster rows the model ran on [N_clust, L, 23].
 
+:class:`Predictor` keeps what the targets of one process share: the preset's parameters, placed on the device
+once, and every compiled iteration, by the shapes it was compiled for, so a process predicting several
+targets of one bucket (a multi-target ``snakefold predict``) traces, compiles or loads the model once.
+:func:`predict` is one target with a predictor of its own.
+
+:func:`expected_param_shapes` keeps the parameter names and shapes a configuration needs (what a parameter
+file is checked against: tracing the model's initialisation, seconds) beside the compiled programs, so that
+a later process checks its parameter file without tracing again.
+
 :class:`CompilationCounter` counts, from JAX's own monitoring events, the XLA compilations a block of code ran
 and the programs it loaded from the persistent cache instead.
 """
@@ -27,18 +36,29 @@ and the programs it loaded from the persistent cache instead.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import haiku as hk
 import jax
 import jax.monitoring
 import numpy as np
 
+from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
 from snakefold.model.feature_processing import process_features
-from snakefold.model.model import outputs_for_real_residues, run_model
+from snakefold.model.model import (
+    IterationStep,
+    compile_iteration,
+    initial_prev,
+    outputs_for_real_residues,
+    recycle,
+    recycling_slices,
+)
+from snakefold.model.params import param_shapes
 from snakefold.model.presets import ModelConfig
 
 #: The arrays of a model run's outputs.npz (the predict-stage contract); those of the predicted-aligned-error
@@ -68,6 +88,28 @@ def enable_compilation_cache(directory: str | Path) -> None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+#: The model's source files: a change to any of them may change the parameters a configuration needs.
+MODEL_SOURCES = tuple(sorted(Path(__file__).parent.glob("*.py")))
+
+
+def expected_param_shapes(config: ModelConfig, cache_dir: str | Path | None) -> dict[str, tuple[int, ...]]:
+    """:func:`snakefold.model.params.param_shapes` of ``config``, kept in ``cache_dir`` (when given) as
+    ``param_shapes-<key>.json``, the key a hash of the configuration, the JAX and Haiku versions and the
+    model's source files."""
+    if cache_dir is None:
+        return param_shapes(config)
+    digest = hashlib.sha256(f"{config!r}|{jax.__version__}|{hk.__version__}".encode())
+    for source in MODEL_SOURCES:
+        digest.update(source.read_bytes())
+    path = Path(cache_dir) / f"param_shapes-{digest.hexdigest()[:32]}.json"
+    try:
+        return {name: tuple(shape) for name, shape in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        shapes = param_shapes(config)
+        atomic_write_json(path, shapes)
+        return shapes
 
 
 class CompilationCounter:
@@ -108,32 +150,82 @@ class Prediction:
     num_recycles: int
     length: int
     padded_length: int
-    #: seconds: features_s (processing), compile_s (compiling or loading the iteration), predict_s (recycling)
+    #: seconds: features_s (processing), compile_s (compiling, or loading from the persistent cache, one
+    #: iteration; 0 when this process had it compiled already), predict_s (recycling: the model's compute)
     timings: dict[str, float]
+    #: whether the compiled iteration came from an earlier target of this process
+    reused_compiled: bool
+    #: XLA compilations the run caused, and programs it loaded from the persistent cache instead
+    xla_compilations: int
+    cache_hits: int
+
+
+#: The shapes and dtypes of one iteration's inputs: what a compiled iteration is kept by.
+ShapeSignature = tuple[tuple[str, tuple[int, ...], str], ...]
+
+
+def shape_signature(batch: Mapping[str, np.ndarray]) -> ShapeSignature:
+    return tuple((name, tuple(np.shape(value)), str(np.asarray(value).dtype)) for name, value in sorted(batch.items()))
+
+
+class Predictor:
+    """A preset with its parameters on the device, running target after target (module docstring).
+
+    ``length_buckets`` defaults to the configuration's ``features.residue_buckets``; ``()`` pads nothing.
+    ``bfloat16`` runs the trunk with bfloat16 activations (``GlobalConfig.bfloat16``).
+    """
+
+    def __init__(self, config: ModelConfig, params: hk.Params, *, length_buckets: tuple[int, ...] | None = None,
+                 bfloat16: bool = False):
+        buckets = config.features.residue_buckets if length_buckets is None else tuple(length_buckets)
+        self.feature_config = dataclasses.replace(config.features, residue_buckets=buckets)
+        if bfloat16:
+            config = config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
+        self.config = config
+        self.params = jax.device_put(params)
+        self._compiled: dict[ShapeSignature, IterationStep] = {}
+
+    def _iteration(self, batch: Mapping[str, np.ndarray]) -> tuple[IterationStep, bool]:
+        """The compiled iteration for ``batch``'s shapes, and whether this process had it already."""
+        signature = shape_signature(batch)
+        if signature in self._compiled:
+            return self._compiled[signature], True
+        step = self._compiled[signature] = compile_iteration(self.config, self.params, batch)
+        return step, False
+
+    def predict(self, raw_features: Mapping[str, np.ndarray], seed: int, num_recycle: int, *,
+                early_stop_tolerance: float = 0.0, source: str = "raw features") -> Prediction:
+        """One target: ``raw_features`` processed with ``seed``, up to ``num_recycle + 1`` iterations.
+
+        ``source`` names the features in error messages.
+        """
+        if num_recycle < 0:
+            raise SnakefoldError(f"num_recycle must be at least 0, not {num_recycle}")
+        with CompilationCounter() as compiled:
+            started = time.perf_counter()
+            features = process_features(raw_features, self.feature_config, num_recycle=num_recycle, seed=seed,
+                                        source=source)
+            num_res = int(features["seq_length"][0])
+            num_padded = features["aatype"].shape[-1]
+            batches = recycling_slices(features, self.config, num_recycle)
+            compiling = time.perf_counter()
+            step, reused = self._iteration(batches[0])
+            recycling = time.perf_counter()
+            result, num_recycles = recycle(step, batches, initial_prev(self.config, num_padded),
+                                           early_stop_tolerance)
+            result = jax.tree_util.tree_map(np.asarray, result)
+        timings = {"features_s": compiling - started, "compile_s": recycling - compiling,
+                   "predict_s": time.perf_counter() - recycling}
+        outputs = {key: value for key, value in outputs_for_real_residues(result, num_res).items()
+                   if key in OUTPUT_KEYS}
+        return Prediction(outputs, num_recycles, num_res, num_padded, timings, reused, compiled.compilations,
+                          compiled.cache_hits)
 
 
 def predict(raw_features: Mapping[str, np.ndarray], config: ModelConfig, params: hk.Params, seed: int,
             num_recycle: int, *, early_stop_tolerance: float = 0.0, length_buckets: tuple[int, ...] | None = None,
             bfloat16: bool = False, source: str = "raw features") -> Prediction:
-    """Run ``config`` with ``params`` on ``raw_features`` (module docstring).
-
-    ``length_buckets`` defaults to the configuration's ``features.residue_buckets``; ``()`` pads nothing.
-    ``bfloat16`` runs the trunk with bfloat16 activations (``GlobalConfig.bfloat16``: for GPUs and TPUs;
-    slower on CPUs). ``source`` names the features in error messages.
-    """
-    if num_recycle < 0:
-        raise SnakefoldError(f"num_recycle must be at least 0, not {num_recycle}")
-    buckets = config.features.residue_buckets if length_buckets is None else tuple(length_buckets)
-    feature_config = dataclasses.replace(config.features, residue_buckets=buckets)
-    if bfloat16:
-        config = config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
-
-    started = time.perf_counter()
-    features = process_features(raw_features, feature_config, num_recycle=num_recycle, seed=seed, source=source)
-    num_res = int(features["seq_length"][0])
-    num_padded = features["aatype"].shape[-1]
-    timings = {"features_s": time.perf_counter() - started}
-    result = run_model(config, params, features, num_recycle, early_stop_tolerance, timings)
-
-    outputs = {key: value for key, value in outputs_for_real_residues(result, num_res).items() if key in OUTPUT_KEYS}
-    return Prediction(outputs, int(result["num_recycles"]), num_res, num_padded, timings)
+    """Run ``config`` with ``params`` on ``raw_features``: one target with a :class:`Predictor` of its own."""
+    predictor = Predictor(config, params, length_buckets=length_buckets, bfloat16=bfloat16)
+    return predictor.predict(raw_features, seed, num_recycle, early_stop_tolerance=early_stop_tolerance,
+                             source=source)

@@ -84,12 +84,14 @@ def init_params(config: ModelConfig, seed: int) -> hk.Params:
     return jax.tree_util.tree_map(np.asarray, hk.data_structures.to_mutable_dict(params))
 
 
-def check_params(params: Mapping[str, Mapping[str, np.ndarray]], config: ModelConfig, source: str) -> None:
+def check_params(params: Mapping[str, Mapping[str, np.ndarray]], config: ModelConfig, source: str,
+                 expected: Mapping[str, tuple[int, ...]] | None = None) -> None:
     """Raise a :class:`SnakefoldError` unless ``params`` has exactly the names and shapes ``config`` needs.
 
     A trunk-only configuration accepts (and ignores) the structure module's and heads' parameters.
+    ``expected`` is :func:`param_shapes` of ``config`` where the caller has it already.
     """
-    expected = param_shapes(config)
+    expected = param_shapes(config) if expected is None else expected
     found = {key: tuple(np.shape(array)) for key, array in haiku_to_flat(params).items()}
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(key for key in set(found) - set(expected)

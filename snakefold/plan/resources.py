@@ -155,6 +155,30 @@ def stage_resources(config: Mapping[str, Any], stage: str, length: LengthFunctio
     return resources
 
 
+def grouped_resources(config: Mapping[str, Any], stage: str, lengths: Callable[[Any], list[int]],
+                      environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The ``resources:`` of a job running several queries of ``stage`` one after the other in one process
+    (:mod:`snakefold.plan.predict_groups`): the memory of its longest query, the sum of the queries' wall times.
+
+    ``lengths`` gives the job's query lengths from its wildcards; the rest is :func:`stage_resources`'.
+    """
+    settings, entry = _settings(config), _stage(config, stage)
+
+    def request(name: str, combine: Callable[[list[int]], int]):
+        def scaled(wildcards, attempt) -> int:
+            return combine([scaled_request(entry[name], entry[f"{name}_per_residue"],
+                                           entry[f"{name}_per_residue_squared"], length, attempt,
+                                           settings["retry_growth"], settings["limits"][name])
+                            for length in lengths(wildcards)])
+
+        scaled.__name__ = f"{stage}_group_{name}"
+        return scaled
+
+    limit = settings["limits"]["runtime"]
+    return {**stage_resources(config, stage, environ=environ), "mem_mb": request("mem_mb", max),
+            "runtime": request("runtime", lambda values: _capped(sum(values), limit))}
+
+
 def stage_group(config: Mapping[str, Any], stage: str, length: LengthFunction) -> Callable[[Any], str | None] | None:
     """The ``group:`` of a rule of ``stage``: small predictions share :data:`SMALL_PREDICTION_GROUP`.
 

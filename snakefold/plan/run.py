@@ -56,6 +56,7 @@ from snakefold.plan.config import validate_config
 from snakefold.plan.integrity import discard_damaged_files
 from snakefold.plan.layout import Layout
 from snakefold.plan.model import model_runs, model_section_problems, params_problems
+from snakefold.plan.predict_groups import PredictionGroups
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.templates.pdb_seqres import (
     chain_template_parts,
@@ -354,6 +355,11 @@ class Plan:
             self.problems.extend(problems)
             self.stop_on_problems()
         return configured_params_dir(self.config)
+
+    @functools.cached_property
+    def prediction_groups(self) -> PredictionGroups:
+        """The batch's grouped predictions (:mod:`snakefold.plan.predict_groups`)."""
+        return PredictionGroups(self.config, self)
 
     def predict_inputs(self, wildcards) -> dict[str, str]:
         self.stop_on_problems()

@@ -11,12 +11,13 @@ import pytest
 
 from snakefold.cli import main as snakefold_main
 from snakefold.cli.predict import load_raw_features
+from snakefold.common.intermediates import SEAL_SUFFIX
 from snakefold.common.protein import from_pdb_string
 from snakefold.model.feature_processing import process_features
-from snakefold.model.inference import OUTPUT_KEYS, predict
+from snakefold.model.inference import OUTPUT_KEYS, expected_param_shapes, predict
 from snakefold.model.model import ca_distance_change, flatten_result, run_model
 from snakefold.model.param_sets import params_path
-from snakefold.model.params import load_params
+from snakefold.model.params import load_params, param_shapes
 from snakefold.model.presets import small_config
 from snakefold.report.predictions import load_model
 from tests.predict.conftest import write_raw_features
@@ -39,13 +40,15 @@ def model_1_ptm_run(tmp_path_factory, small_params):
 
 def test_predict_writes_the_contract_files(model_1_ptm_run):
     _, out_dir = model_1_ptm_run
-    assert sorted(path.name for path in out_dir.iterdir()) == ["outputs.npz", "scores.json", "unrelaxed.pdb"]
+    assert sorted(path.name for path in out_dir.iterdir() if not path.name.endswith(SEAL_SUFFIX)) == [
+        "outputs.npz", "scores.json", "unrelaxed.pdb"]
     model = load_model(out_dir, NUM_RES)  # the report stage's reader checks the contract
     scores = model.scores
     assert (scores["model"], scores["preset"], scores["seed"]) == ("model_1_ptm_seed2", "model_1_ptm", 2)
     assert scores["num_recycles"] == 1 and scores["compilation"]["padded_length"] == 16
     assert scores["ranking_confidence"] == pytest.approx(scores["mean_plddt"])
-    assert set(scores["timings"]) == {"features_s", "compile_s", "predict_s"}
+    assert set(scores["timings"]) == {"startup_s", "params_s", "features_s", "compile_s", "predict_s", "write_s"}
+    assert all(seconds >= 0 for seconds in scores["timings"].values())
     with np.load(out_dir / "outputs.npz", allow_pickle=False) as outputs:
         arrays = {key: outputs[key] for key in outputs.files}
     num_clusters = small_config("model_1_ptm").features.num_msa_clusters
@@ -164,3 +167,21 @@ def test_parameters_of_another_preset_are_refused_by_name(small_params, tmp_path
                            "--params", str(params_path(small_params, "model_3")), "--out-dir", str(tmp_path / "out")])
     assert code == 1
     assert "made for preset 'model_3', not 'model_1_ptm'" in capsys.readouterr().err
+
+
+def test_expected_parameter_shapes_are_kept_beside_the_compiled_programs(tmp_path):
+    """A later process checks its parameter file against the shapes an earlier one traced."""
+    config = small_config("model_3")
+    traced = param_shapes(config)
+    assert expected_param_shapes(config, None) == traced
+    assert expected_param_shapes(config, tmp_path) == traced
+    (kept,) = tmp_path.glob("param_shapes-*.json")
+    assert json.loads(kept.read_text()) == {name: list(shape) for name, shape in traced.items()}
+    # What is kept is what is read: an entry that says otherwise is believed ...
+    kept.write_text(json.dumps({"only//this": [1]}))
+    assert expected_param_shapes(config, tmp_path) == {"only//this": (1,)}
+    # ... and an unreadable one traced again; another configuration has its own entry.
+    kept.write_text("{")
+    assert expected_param_shapes(config, tmp_path) == traced
+    assert expected_param_shapes(small_config("model_1_ptm"), tmp_path) == param_shapes(small_config("model_1_ptm"))
+    assert len(list(tmp_path.glob("param_shapes-*.json"))) == 2

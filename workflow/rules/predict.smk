@@ -15,14 +15,55 @@ Compilation: a predict job compiles one recycling iteration for its preset, leng
 (model.compilation_cache_dir, default {cache}/jax), which every predict job shares: the first job of a
 preset and buckets compiles, every later one, in this run or a later one, loads the compiled program.
 On a cluster the cache must be on a file system the GPU nodes share (as cache_dir is).
+
+Grouped predictions (resources.group_small_predictions.max_length > 0; snakefold/plan/predict_groups.py):
+
+    predict_group  one job per group of model runs of one preset, seed and length bucket: one
+                   `snakefold predict --keep-going` process predicts them all into the group's directory
+                   (parameters loaded and the model compiled or loaded once); the members' predict jobs
+                   then copy their run from there (--from-run), or predict it alone where the group failed it
 """
 
-from snakefold.plan.resources import stage_group, stage_resources, stage_threads
+from snakefold.plan.resources import grouped_resources, stage_group, stage_resources, stage_threads
+
+
+rule predict_group:
+    input:
+        unpack(PLAN.prediction_groups.group_inputs),
+    output:
+        directory(PLAN.prediction_groups.directory("{group}")),
+    log:
+        PLAN.layout.log("predict", "_groups/{group}"),
+    benchmark:
+        PLAN.layout.benchmark("predict", "_groups/{group}")
+    wildcard_constraints:
+        group=PLAN.prediction_groups.group_wildcard(),
+    group:
+        stage_group(config, "predict", length=PLAN.prediction_groups.longest)
+    conda:
+        f"../../envs/{PLAN.predict_environment}"
+    threads: stage_threads(config, "predict")
+    resources:
+        **grouped_resources(config, "predict", lengths=PLAN.prediction_groups.group_lengths),
+    params:
+        preset=PLAN.prediction_groups.group_preset,
+        seed=PLAN.prediction_groups.group_seed,
+        out_dirs=PLAN.prediction_groups.member_runs,
+        num_recycle=config["model"]["num_recycle"],
+        tolerance=config["model"]["recycle_early_stop_tolerance"],
+        buckets=PLAN.length_buckets,
+        cache=PLAN.compilation_cache,
+        precision="--bfloat16" if config["model"]["bfloat16"] else "",
+    shell:
+        "mkdir -p {output:q} && snakefold predict --keep-going --features {input.features:q} --preset {params.preset}"
+        " --params {input.params:q} --seed {params.seed} --num-recycle {params.num_recycle}"
+        " --recycle-early-stop-tolerance {params.tolerance} --length-buckets {params.buckets}"
+        " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dirs:q} 2> {log:q}"
 
 
 rule predict:
     input:
-        unpack(PLAN.predict_inputs),
+        unpack(PLAN.prediction_groups.predict_inputs),
     output:
         pdb=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/unrelaxed.pdb",
         scores=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/scores.json",
@@ -48,11 +89,13 @@ rule predict:
         buckets=PLAN.length_buckets,
         cache=PLAN.compilation_cache,
         precision="--bfloat16" if config["model"]["bfloat16"] else "",
+        from_run=PLAN.prediction_groups.from_run,
     shell:
         "snakefold predict --features {input.features:q} --preset {wildcards.preset} --params {input.params:q}"
         " --seed {wildcards.seed} --num-recycle {params.num_recycle}"
         " --recycle-early-stop-tolerance {params.tolerance} --length-buckets {params.buckets}"
-        " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dir:q} 2> {log:q}"
+        " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dir:q}"
+        " {params.from_run:q} 2> {log:q}"
 
 
 rule rank:
