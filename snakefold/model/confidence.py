@@ -10,6 +10,9 @@
   alignment residue i: ptm = max_i sum_j w_j E[f(e_ij)] / sum_j w_j, with f(d) = 1 / (1 + (d/d0)^2)
   and d0(N) = 1.24 (N - 15)^(1/3) - 1.8, N the sum of the residue weights clipped below at 19 so that
   d0 stays positive (Yang & Skolnick 2004, eq. 5).
+- **ipTM** (AlphaFold-Multimer): pTM scored over pairs of residues in different chains only; complexes
+  are ranked by 0.8 ipTM + 0.2 pTM. Beyond AlphaFold2: the ipTM of every pair of chains
+  (:func:`chain_pair_iptm`) and the mean PAE between every pair of chains (:func:`interface_pae`).
 - **Ranking confidence**: mean pLDDT over the residues (AlphaFold2's monomer ranking), or 100 x pTM.
 
 The functions accept numpy or JAX arrays and compute with the same library as their input (so they can
@@ -93,11 +96,13 @@ def tm_score_d0(num_residues):
     return 1.24 * (clipped - 15) ** (1.0 / 3.0) - 1.8
 
 
-def ptm(logits, breaks, residue_weights=None):
+def ptm(logits, breaks, residue_weights=None, asym_id=None):
     """Predicted TM-score (scalar) from PAE-head logits [N, N, num_bins] and bin edges [num_bins - 1].
 
     ``residue_weights`` [N] in [0, 1] (default all 1; pass the sequence mask to ignore padding) weight
-    both the residues scored and the choice of the alignment residue.
+    both the residues scored and the choice of the alignment residue. With ``asym_id`` [N] (chain of each
+    residue) only pairs of residues in different chains are scored: the interface score ipTM of
+    AlphaFold-Multimer (d0 still from all weighted residues).
     """
     xp = _array_module(logits, breaks, residue_weights)
     if residue_weights is None:
@@ -106,9 +111,43 @@ def ptm(logits, breaks, residue_weights=None):
     tm_per_bin = 1.0 / (1.0 + xp.square(aligned_error_bin_centers(breaks)) / xp.square(d0))
     expected_tm = xp.sum(_softmax(logits, xp) * tm_per_bin, axis=-1)  # [N, N]
     pair_weights = residue_weights[None, :] * residue_weights[:, None]
+    if asym_id is not None:
+        different_chains = (asym_id[:, None] != asym_id[None, :]).astype(expected_tm.dtype)
+        expected_tm = expected_tm * different_chains
+        pair_weights = pair_weights * different_chains
     normalized_weights = pair_weights / (1e-8 + xp.sum(pair_weights, axis=-1, keepdims=True))
     per_alignment = xp.sum(expected_tm * normalized_weights, axis=-1)  # [N]
     return xp.max(per_alignment * residue_weights)
+
+
+def chain_pair_iptm(logits, breaks, asym_id, residue_weights=None):
+    """[C, C] predicted TM-scores of every pair of chains (chains in the order of their ``asym_id`` values).
+
+    Entry (a, b), a != b, is the ipTM of chains a and b on their own (residues of other chains weigh 0);
+    entry (a, a) is chain a's pTM on its own. d0 follows the residues of the pair.
+    """
+    logits, breaks, asym_id = np.asarray(logits), np.asarray(breaks), np.asarray(asym_id)
+    weights = np.ones(len(asym_id), np.float32) if residue_weights is None else np.asarray(residue_weights)
+    chains = np.unique(asym_id[weights > 0])
+    scores = np.zeros((len(chains), len(chains)), np.float32)
+    for row, first in enumerate(chains):
+        for column, second in enumerate(chains):
+            in_pair = weights * np.isin(asym_id, [first, second]).astype(weights.dtype)
+            scores[row, column] = ptm(logits, breaks, in_pair, asym_id=None if first == second else asym_id)
+    return scores
+
+
+def interface_pae(predicted_aligned_error, asym_id, residue_weights=None):
+    """[C, C] mean predicted aligned error (Angstrom) of residues of chain b aligned on chain a's residues."""
+    pae, asym_id = np.asarray(predicted_aligned_error), np.asarray(asym_id)
+    weights = np.ones(len(asym_id), np.float32) if residue_weights is None else np.asarray(residue_weights)
+    chains = np.unique(asym_id[weights > 0])
+    means = np.zeros((len(chains), len(chains)), np.float32)
+    for row, first in enumerate(chains):
+        for column, second in enumerate(chains):
+            pair_weights = np.outer(weights * (asym_id == first), weights * (asym_id == second))
+            means[row, column] = np.sum(pae * pair_weights) / np.sum(pair_weights)
+    return means
 
 
 def ranking_confidence(plddt_values, mask=None, ptm_value=None,

@@ -5,8 +5,9 @@ One block (:class:`EvoformerIteration`, Algorithm 6 lines 2-10) exchanges inform
 
   MSA:  row attention with pair bias (Alg. 7), column attention (Alg. 8; global column attention, Alg. 19,
         in the extra-MSA stack), transition (Alg. 9);
-  pair: outer product mean of the MSA (Alg. 10), triangle multiplication outgoing and incoming (Alg. 11,
-        12), triangle attention around the starting and ending node (Alg. 13, 14), transition (Alg. 15).
+  pair: outer product mean of the MSA (Alg. 10; AlphaFold-Multimer runs it first in the block), triangle
+        multiplication outgoing and incoming (Alg. 11, 12), triangle attention around the starting and
+        ending node (Alg. 13, 14), transition (Alg. 15).
 
 Every layer is a residual update. :class:`EvoformerStack` runs ``evoformer_num_block`` blocks as one
 scanned layer stack (parameters ``evoformer/evoformer_iteration/...`` with a leading block dimension) and
@@ -50,6 +51,9 @@ class EvoformerIteration(hk.Module):
         def residual(act: jnp.ndarray, update: jnp.ndarray) -> jnp.ndarray:
             return act + update.astype(act.dtype)
 
+        outer_product_mean = OuterProductMean(c.outer_product_mean, gc, pair.shape[-1])
+        if c.outer_product_mean.first:
+            pair = residual(pair, outer_product_mean(msa, msa_mask))
         # Attention and transition layers add their updates themselves (in place, chunk by chunk).
         msa = MSARowAttentionWithPairBias(c.msa_row_attention_with_pair_bias, gc)(msa, msa_mask, pair)
         if self.is_extra_msa:
@@ -58,7 +62,8 @@ class EvoformerIteration(hk.Module):
             msa = MSAColumnAttention(c.msa_column_attention, gc)(msa, msa_mask)
         msa = Transition(c.msa_transition, gc, name="msa_transition")(msa)
 
-        pair = residual(pair, OuterProductMean(c.outer_product_mean, gc, pair.shape[-1])(msa, msa_mask))
+        if not c.outer_product_mean.first:
+            pair = residual(pair, outer_product_mean(msa, msa_mask))
         pair = residual(pair, TriangleMultiplication(c.triangle_multiplication_outgoing, gc,
                                                      name="triangle_multiplication_outgoing")(pair, pair_mask))
         pair = residual(pair, TriangleMultiplication(c.triangle_multiplication_incoming, gc,

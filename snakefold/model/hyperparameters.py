@@ -74,18 +74,26 @@ class TransitionConfig:
 @dataclass(frozen=True)
 class OuterProductMeanConfig:
     """``chunk_size``: pair rows whose [rows, L, c, c] outer products are formed at a time (``"auto"``: see
-    :class:`GlobalConfig`)."""
+    :class:`GlobalConfig`). ``first``: the block starts with the outer product mean, before the MSA
+    attention (AlphaFold-Multimer's block order); otherwise it follows the MSA transition (AlphaFold2's)."""
 
     num_outer_channel: int = 32
     chunk_size: ChunkSize = AUTO
+    first: bool = False
 
 
 @dataclass(frozen=True)
 class TriangleMultiplicationConfig:
-    """``outgoing``: edges ik and jk update ij (Algorithm 11); otherwise ki and kj do (Algorithm 12)."""
+    """``outgoing``: edges ik and jk update ij (Algorithm 11); otherwise ki and kj do (Algorithm 12).
+
+    ``fuse_projection_weights``: AlphaFold-Multimer v3's parameter layout, the two value projections stored
+    as one layer ``projection`` [c_z, 2c] and the two gates as ``gate`` (left channels first), with layer
+    normalisations ``left_norm_input`` and ``center_norm``; the computation is the same.
+    """
 
     outgoing: bool
     num_intermediate_channel: int = 128
+    fuse_projection_weights: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,20 @@ from snakefold.common.errors import SnakefoldError
 #: The published monomer presets, one parameter file each (params_<preset>.npz).
 MONOMER_PRESETS: tuple[str, ...] = tuple(f"model_{i}" for i in range(1, 6)) + tuple(
     f"model_{i}_ptm" for i in range(1, 6))
+#: The published AlphaFold-Multimer v3 presets (params_<preset>.npz), AlphaFold2 v2.3's complex models.
+MULTIMER_PRESETS: tuple[str, ...] = tuple(f"model_{i}_multimer_v3" for i in range(1, 6))
+#: Predictions AlphaFold2's run_alphafold.py makes per multimer model by default (one seed each).
+MULTIMER_PREDICTIONS_PER_MODEL = 5
+
+
+def multimer_prediction_seeds(random_seed: int, num_predictions_per_model: int = MULTIMER_PREDICTIONS_PER_MODEL,
+                              presets: tuple[str, ...] = MULTIMER_PRESETS) -> dict[str, int]:
+    """``{'<preset>_pred_<j>': model seed}`` as AlphaFold2's run_alphafold.py numbers its multimer runs: the
+    runs of all presets in order, run k (from 0) seeded ``k + random_seed * number of runs``."""
+    names = [f"{preset}_pred_{index}" for preset in presets for index in range(num_predictions_per_model)]
+    return {name: index + random_seed * len(names) for index, name in enumerate(names)}
+
+
 #: Architectures a parameter file can be made for: the published network and the miniature for tests and demos.
 ARCHITECTURES: tuple[str, ...] = ("full", "small")
 MADE_BY = "snakefold make-params"

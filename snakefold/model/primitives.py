@@ -1,7 +1,8 @@
 """The layers every AlphaFold2 module is built from: Linear, LayerNorm, mask bias and chunked application.
 
 ``Linear`` and ``LayerNorm`` create their parameters under AlphaFold2's names (``weights``/``bias`` and
-``scale``/``offset``), so a module tree built from them has exactly the published parameter names.
+``scale``/``offset``), so a module tree built from them has exactly the published parameter names;
+``ShapedLinear`` is ``Linear`` with multi-axis inputs and outputs (AlphaFold-Multimer's per-head layouts).
 ``LayerNorm`` normalises in float32 whatever its input's precision (bfloat16 activations). The
 initialisers follow the supplement (section 1.11.4): ``linear`` is LeCun (fan-in) truncated normal,
 ``relu`` He truncated normal, ``zeros`` zero; ``final`` is the last layer of a residual update, zero when
@@ -85,6 +86,36 @@ class Linear(hk.Module):
         if not self.use_bias:
             return weights, None
         return weights, hk.get_parameter("bias", (self.num_output,), dtype, hk.initializers.Constant(self.bias_init))
+
+
+class ShapedLinear(hk.Module):
+    """Affine map of the last ``num_input_dims`` axes to ``output_shape``: [..., *in] -> [..., *output_shape].
+
+    Parameters ``weights`` [*in, *output_shape] and ``bias`` [*output_shape]. With ``num_input_dims`` 0 every
+    input value is a scalar feature: weights [*output_shape]. AlphaFold-Multimer stores its per-head
+    projections (e.g. [c, heads, channels]) and its scalar template features this way.
+    """
+
+    def __init__(self, output_shape: tuple[int, ...], num_input_dims: int = 1, initializer: str = "linear",
+                 use_bias: bool = True, name: str = "linear"):
+        super().__init__(name=name)
+        self.output_shape = tuple(output_shape)
+        self.num_input_dims = num_input_dims
+        self.initializer = initializer
+        self.use_bias = use_bias
+
+    def __call__(self, inputs: jnp.ndarray) -> jnp.ndarray:
+        input_shape = inputs.shape[inputs.ndim - self.num_input_dims:] if self.num_input_dims else ()
+        fan_in = int(np.prod(input_shape)) if input_shape else 1
+        weights = hk.get_parameter("weights", input_shape + self.output_shape, inputs.dtype,
+                                   initializer(self.initializer, fan_in))
+        input_letters = "abcde"[:self.num_input_dims]
+        output_letters = "hijkl"[:len(self.output_shape)]
+        output = jnp.einsum(f"...{input_letters},{input_letters}{output_letters}->...{output_letters}",
+                            inputs, weights)
+        if self.use_bias:
+            output += hk.get_parameter("bias", self.output_shape, inputs.dtype, hk.initializers.Constant(0.0))
+        return output
 
 
 class LayerNorm(hk.Module):

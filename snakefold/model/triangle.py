@@ -38,7 +38,9 @@ class TriangleMultiplication(hk.Module):
     The four projections (two values, two gates) run as one matrix product that writes them channel-major,
     [c, N, N], so that each channel's product over k is a plain matrix product; they and the products are
     formed ``GlobalConfig.triangle_chunk_size`` channels at a time (``"auto"``: as many as the chunk
-    budget holds), and the [c, N, N] product is normalised over its leading channel axis.
+    budget holds), and the [c, N, N] product is normalised over its leading channel axis. With
+    ``fuse_projection_weights`` the same four projections are read from AlphaFold-Multimer v3's two fused
+    layers (``projection`` and ``gate``, [c_z, 2c] each, left half first).
     """
 
     def __init__(self, config: TriangleMultiplicationConfig, global_config: GlobalConfig,
@@ -53,13 +55,23 @@ class TriangleMultiplication(hk.Module):
         final_init = final_initializer(self.global_config)
         dtype = pair_act.dtype
         mask = pair_mask.astype(dtype)
-        pair_act = LayerNorm(name="layer_norm_input")(pair_act)
+        fused = self.config.fuse_projection_weights
+        pair_act = LayerNorm(name="left_norm_input" if fused else "layer_norm_input")(pair_act)
 
-        projections = [Linear(num_intermediate, name="left_projection"),
-                       Linear(num_intermediate, name="right_projection"),
-                       Linear(num_intermediate, initializer=final_init, bias_init=1.0, name="left_gate"),
-                       Linear(num_intermediate, initializer=final_init, bias_init=1.0, name="right_gate")]
-        weights, biases = zip(*(layer.parameters(num_channel, dtype) for layer in projections))
+        if fused:
+            value_weights, value_bias = Linear(2 * num_intermediate, name="projection").parameters(num_channel, dtype)
+            gate_weights, gate_bias = Linear(2 * num_intermediate, initializer=final_init, bias_init=1.0,
+                                             name="gate").parameters(num_channel, dtype)
+            weights = [value_weights[:, :num_intermediate], value_weights[:, num_intermediate:],
+                       gate_weights[:, :num_intermediate], gate_weights[:, num_intermediate:]]
+            biases = [value_bias[:num_intermediate], value_bias[num_intermediate:],
+                      gate_bias[:num_intermediate], gate_bias[num_intermediate:]]
+        else:
+            projections = [Linear(num_intermediate, name="left_projection"),
+                           Linear(num_intermediate, name="right_projection"),
+                           Linear(num_intermediate, initializer=final_init, bias_init=1.0, name="left_gate"),
+                           Linear(num_intermediate, initializer=final_init, bias_init=1.0, name="right_gate")]
+            weights, biases = zip(*(layer.parameters(num_channel, dtype) for layer in projections))
         # Channel-major stacks: weights [c, c_z, 4], biases [c, 4] (left, right, left gate, right gate).
         weights = jnp.stack(weights, axis=-1).transpose(1, 0, 2)
         biases = jnp.stack(biases, axis=-1)
@@ -78,7 +90,7 @@ class TriangleMultiplication(hk.Module):
                                     self.global_config)
         product = apply_in_chunks(channel_products, (weights, biases), chunk_size)
 
-        update = LayerNorm(axis=0, name="center_layer_norm")(product).astype(dtype)
+        update = LayerNorm(axis=0, name="center_norm" if fused else "center_layer_norm")(product).astype(dtype)
         output_weights, output_bias = Linear(num_channel, initializer=final_init,
                                              name="output_projection").parameters(num_intermediate, dtype)
         update = jnp.einsum("cij,cd->ijd", update, output_weights) + output_bias
