@@ -56,8 +56,8 @@ from snakefold.plan.config import validate_config
 from snakefold.plan.integrity import discard_damaged_files
 from snakefold.plan.layout import Layout
 from snakefold.plan.model import model_runs, model_section_problems, params_problems
-from snakefold.plan.predict_groups import PredictionGroups
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
+from snakefold.plan.predict_groups import PredictionGroups
 from snakefold.templates.pdb_seqres import (
     chain_template_parts,
     pdb_seqres_database_problems,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from snakefold.cli import main
+from snakefold.common.checksums import SUMS_NAME, read_checksums, verify_directory, write_checksums
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Target
-from snakefold.common.checksums import SUMS_NAME, read_checksums, verify_directory, write_checksums
 from snakefold.report.summary import BatchTarget, describe, summarise_batch
 from snakefold.report.target_report import write_target_report
 from tests.report.conftest import MODELS, VILLIN
