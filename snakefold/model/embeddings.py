@@ -93,6 +93,16 @@ class RecyclingUpdates(NamedTuple):
     msa_first_row: jnp.ndarray | None  # [N_res, c_m]
     pair: jnp.ndarray | None  # [N_res, N_res, c_z]
 
+    def added_to(self, msa: jnp.ndarray, pair: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        """``msa`` [N_clust, N_res, c_m] and ``pair`` with the updates added (the MSA's first row only)."""
+        if self.pair_from_positions is not None:
+            pair += self.pair_from_positions
+        if self.msa_first_row is not None:
+            msa = msa.at[0].add(self.msa_first_row)
+        if self.pair is not None:
+            pair += self.pair
+        return msa, pair
+
 
 class RecyclingEmbedder(hk.Module):
     """Algorithm 32 "RecyclingEmbedder": the previous iteration's outputs as updates of this one's inputs.

@@ -121,7 +121,8 @@ def params_info(params_file: str | Path, preset: str) -> ParamsInfo:
                              f"`snakefold make-params --preset {preset} --out {params_file}`")
     if record["preset"] != preset:
         raise SnakefoldError(f"{where}: these random parameters were made for preset {record['preset']!r}, not "
-                             f"{preset!r}; make them with `snakefold make-params --preset {preset} --out {params_file}`")
+                             f"{preset!r}; make them with "
+                             f"`snakefold make-params --preset {preset} --out {params_file}`")
     if record["architecture"] not in ARCHITECTURES:
         raise SnakefoldError(f"{where}: unknown architecture {record['architecture']!r} (known: "
                              f"{', '.join(ARCHITECTURES)})")

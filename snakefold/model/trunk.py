@@ -55,12 +55,7 @@ class EmbeddingsAndEvoformer(hk.Module):
         msa, pair = InputEmbedder(c)(batch["target_feat"], batch["msa_feat"])
         recycled = RecyclingEmbedder(c)(batch["aatype"], batch["prev_pos"], batch["prev_msa_first_row"],
                                         batch["prev_pair"])
-        if recycled.pair_from_positions is not None:
-            pair += recycled.pair_from_positions
-        if recycled.msa_first_row is not None:
-            msa = msa.at[0].add(recycled.msa_first_row)
-        if recycled.pair is not None:
-            pair += recycled.pair
+        msa, pair = recycled.added_to(msa, pair)
         if c.max_relative_feature:
             pair += RelativePositionEncoding(c)(batch["residue_index"])
         msa, pair = msa.astype(dtype), pair.astype(dtype)

@@ -623,6 +623,15 @@ def _plan_precomputed(plan: Plan) -> None:
         plan.msa_entries[target.seq_key] = [MsaEntry("precomputed", str(path), fmt, file_sha256(path))]
 
 
+def _featurisation_arguments(settings) -> list:
+    """`snakefold templates` options shared by both template searches: the mmCIF files and the hit filters."""
+    filters = settings.filters
+    return ["--mmcif-dir", settings.mmcif_dir, "--obsolete", settings.obsolete,
+            "--max-template-date", filters.max_template_date.isoformat(), "--max-hits", filters.max_hits,
+            "--max-subsequence-ratio", filters.max_subsequence_ratio, "--min-align-ratio", filters.min_align_ratio,
+            "--min-template-length", filters.min_template_length]
+
+
 def _plan_templates(plan: Plan, entry: Callable[[str], str]) -> None:
     """hhsearch from each sequence's first MSA (UniRef90's in AlphaFold2's presets), or from the sequence alone."""
     plan.problems.extend(template_database_problems(plan.config, verified_dir=plan.layout.verified_databases()))
@@ -634,11 +643,7 @@ def _plan_templates(plan: Plan, entry: Callable[[str], str]) -> None:
     except SnakefoldError as error:
         plan.problems.append(f"template search: {error}")
         return
-    filters = settings.filters
-    arguments = ["--database", settings.database, "--mmcif-dir", settings.mmcif_dir,
-                 "--obsolete", settings.obsolete, "--max-template-date", filters.max_template_date.isoformat(),
-                 "--max-hits", filters.max_hits, "--max-subsequence-ratio", filters.max_subsequence_ratio,
-                 "--min-align-ratio", filters.min_align_ratio, "--min-template-length", filters.min_template_length]
+    arguments = ["--database", settings.database, *_featurisation_arguments(settings)]
     for name, value in sorted(settings.hhsearch_options.items()):
         arguments += ["--hhsearch-option", f"{name}={value}"]
     plan.template_arguments = [str(argument) for argument in arguments]
@@ -682,11 +687,7 @@ def _plan_chain_templates(plan: Plan, entry: Callable[[str], str]) -> None:
     except SnakefoldError as error:
         plan.problems.append(f"template search of complexes' chains: {error}")
         return
-    filters = settings.filters
-    arguments = ["--pdb-seqres", settings.pdb_seqres, "--mmcif-dir", settings.mmcif_dir,
-                 "--obsolete", settings.obsolete, "--max-template-date", filters.max_template_date.isoformat(),
-                 "--max-hits", filters.max_hits, "--max-subsequence-ratio", filters.max_subsequence_ratio,
-                 "--min-align-ratio", filters.min_align_ratio, "--min-template-length", filters.min_template_length]
+    arguments = ["--pdb-seqres", settings.pdb_seqres, *_featurisation_arguments(settings)]
     plan.chain_template_arguments = [str(argument) for argument in arguments]
     for seq, sequence in plan.batch.chain_sequences.items():
         msas = plan.msa_entries.get(seq, [])

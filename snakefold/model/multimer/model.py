@@ -123,7 +123,8 @@ def multimer_param_shapes(config: MultimerConfig) -> dict[str, tuple[int, ...]]:
     batch = example_batch(config)
     shapes = jax.eval_shape(forward(config).init, jax.random.PRNGKey(0), batch,
                             initial_prev(config, batch["aatype"].shape[0]), jax.random.PRNGKey(0))
-    return {f"{scope}//{name}": tuple(value.shape) for scope, arrays in shapes.items() for name, value in arrays.items()}
+    return {f"{scope}//{name}": tuple(value.shape)
+            for scope, arrays in shapes.items() for name, value in arrays.items()}
 
 
 def init_multimer_params(config: MultimerConfig, seed: int) -> hk.Params:

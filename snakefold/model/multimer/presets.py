@@ -116,6 +116,7 @@ def small_multimer_config(preset: str = "model_1_multimer_v3", *, num_msa: int =
     small = small_config("model_1_ptm")
     return full.replace(
         embeddings_and_evoformer=multimer_trunk(small.embeddings_and_evoformer),
-        structure_module=dataclasses.replace(small.structure_module, position_scale=full.structure_module.position_scale),
+        structure_module=dataclasses.replace(small.structure_module,
+                                             position_scale=full.structure_module.position_scale),
         heads=dataclasses.replace(full.heads, predicted_lddt=small.heads.predicted_lddt),
         global_config=small.global_config, num_msa=num_msa, num_extra_msa=num_extra_msa, num_recycle=1)

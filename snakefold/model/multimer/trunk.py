@@ -91,12 +91,7 @@ class MultimerEmbeddingsAndEvoformer(hk.Module):
         msa, pair = InputEmbedder(c)(target_feat.astype(dtype), msa_feat.astype(dtype))
         recycled = RecyclingEmbedder(c)(batch["aatype"], batch["prev_pos"], batch["prev_msa_first_row"],
                                         batch["prev_pair"])
-        if recycled.pair_from_positions is not None:
-            pair += recycled.pair_from_positions
-        if recycled.msa_first_row is not None:
-            msa = msa.at[0].add(recycled.msa_first_row)
-        if recycled.pair is not None:
-            pair += recycled.pair
+        msa, pair = recycled.added_to(msa, pair)
         pair += self._relative_encoding(batch, dtype)
         msa, pair = msa.astype(dtype), pair.astype(dtype)
 
