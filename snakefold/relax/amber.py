@@ -1,8 +1,12 @@
 """Restrained Amber energy minimisation of one protein with OpenMM (AlphaFold2 relaxation, one round).
 
-Preparation (:func:`prepare`): the atom37 heavy atoms are written as PDB, each chain split into segments
-at chain breaks (missing residues) so that every segment gets proper termini; pdbfixer adds missing heavy
-atoms (the terminal OXT, incomplete side chains; never missing residues) and hydrogens at pH 7.
+Preparation (:func:`prepare`): the atom37 heavy atoms are written as PDB with one TER-ended chain per
+unbroken segment: each chain of a complex, split further at chain breaks (missing residues), so that every
+segment gets its own termini (NH3+, and COO- with an OXT placed by mirroring O through the CA-C axis) and
+no peptide bond joins two segments; pdbfixer adds the other missing heavy atoms (incomplete side chains;
+never missing residues) and hydrogens at pH 7. The only bonds between chains are disulfide bonds, which
+OpenMM makes between any two cysteine SG atoms closer than 3 A, in a complex as within a chain (as in
+AlphaFold2, whose relaxation uses the same OpenMM topology rules).
 
 Minimisation (:func:`minimize`): the amber99sb force field in vacuum (no cutoff), bonds to hydrogen
 constrained, plus a harmonic restraint E = 0.5 k |x - x0|^2 on every heavy atom of the residues not
@@ -48,7 +52,7 @@ class PreparedStructure:
     positions: np.ndarray  # [N, 3] Angstrom, all atoms
     residue_of_atom: np.ndarray  # [N] int: position in the Protein of each atom's residue
     atom37_slot: np.ndarray  # [N] int: atom37 slot of each heavy atom, -1 for hydrogens
-    added_heavy_atoms: tuple[str, ...]  # "A:12 OXT" for each heavy atom pdbfixer added
+    added_heavy_atoms: tuple[str, ...]  # "A:12 OXT" for each heavy atom the input lacked
 
     @property
     def is_heavy(self) -> np.ndarray:
@@ -69,8 +73,8 @@ def _force_field() -> app.ForceField:
     return app.ForceField("amber99sb.xml")
 
 
-def _segmented_pdb(protein: Protein) -> str:
-    """PDB text of ``protein`` with one chain per unbroken segment and residues numbered 1..n in each."""
+def _segments(protein: Protein) -> np.ndarray:
+    """[L] int: the unbroken segment of each residue, counted from 0 (a new one at each chain and each break)."""
     breaks = np.concatenate([[True], ~peptide_bond_mask(protein)])
     segment = np.cumsum(breaks) - 1
     lengths = np.bincount(segment)
@@ -80,6 +84,40 @@ def _segmented_pdb(protein: Protein) -> str:
         raise SnakefoldError(f"residue(s) {', '.join(lonely)} form chain segments of a single residue, which "
                              f"the Amber force field cannot terminate at both ends; relaxation needs segments "
                              f"of at least two residues")
+    return segment
+
+
+def _with_terminal_oxygens(protein: Protein, segment: np.ndarray) -> Protein:
+    """``protein`` with an OXT on each segment's C-terminal residue that lacks one and has CA, C and O.
+
+    OXT is O mirrored through the CA-C axis (the two carboxylate oxygens are equivalent), in the plane of
+    CA, C and O. pdbfixer's own placement, refined by a minimisation of the added atoms alone, can put
+    OXT between CA and O when the terminal geometry is distorted, a local minimum the relaxation keeps.
+    """
+    last_of_segment = np.flatnonzero(np.diff(np.append(segment, segment[-1] + 1)))
+    ca, c, o, oxt = (rc.atom_order[name] for name in ("CA", "C", "O", "OXT"))
+    present = protein.atom_mask > 0.5
+    ends = last_of_segment[present[last_of_segment][:, [ca, c, o]].all(axis=1) & ~present[last_of_segment, oxt]]
+    if not len(ends):
+        return protein
+    positions = protein.atom_positions.astype(np.float64)
+    axis = positions[ends, c] - positions[ends, ca]
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    carbonyl = positions[ends, o] - positions[ends, c]
+    along = np.sum(carbonyl * axis, axis=-1, keepdims=True) * axis
+    atom_positions, atom_mask = protein.atom_positions.copy(), protein.atom_mask.copy()
+    atom_positions[ends, oxt] = positions[ends, c] + 2.0 * along - carbonyl
+    atom_mask[ends, oxt] = 1.0
+    return dataclasses.replace(protein, atom_positions=atom_positions, atom_mask=atom_mask)
+
+
+def _segmented_pdb(protein: Protein, segment: np.ndarray) -> str:
+    """PDB text of ``protein`` with one chain per unbroken ``segment`` [L] and residues numbered 1..n in each.
+
+    Each segment is its own chain, ended by TER: OpenMM gives every one its own N- and C-terminus and never
+    a peptide bond to the next, between the chains of a complex as at a break within a chain.
+    """
+    lengths = np.bincount(segment)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     numbering = np.arange(protein.num_residues) - starts[segment] + 1
     segment_ids = tuple(_SEGMENT_IDS[index % len(_SEGMENT_IDS)] for index in range(len(lengths)))
@@ -101,14 +139,16 @@ def _check_relaxable(protein: Protein) -> None:
 
 
 def prepare(protein: Protein) -> PreparedStructure:
-    """Add missing heavy atoms and hydrogens with pdbfixer; map every OpenMM atom back to the protein."""
+    """Add terminal OXT atoms, other missing heavy atoms and hydrogens; map every OpenMM atom back to the protein."""
     import pdbfixer
 
     _check_relaxable(protein)
     # The Reference platform for pdbfixer's own minimisation of added atoms too: the result must not depend
     # on the node's core count.
     reference_platform = openmm.Platform.getPlatformByName("Reference")
-    fixer = pdbfixer.PDBFixer(pdbfile=io.StringIO(_segmented_pdb(protein)), platform=reference_platform)
+    segment = _segments(protein)
+    terminated = _with_terminal_oxygens(protein, segment)
+    fixer = pdbfixer.PDBFixer(pdbfile=io.StringIO(_segmented_pdb(terminated, segment)), platform=reference_platform)
     fixer.missingResidues = {}
     fixer.findMissingAtoms()
     fixer.addMissingAtoms(seed=0)
@@ -206,7 +246,7 @@ def minimize(structure: PreparedStructure, positions: np.ndarray, platform: Plat
 def heavy_atoms_to_protein(structure: PreparedStructure, positions: np.ndarray, template: Protein) -> Protein:
     """``template`` with its atoms replaced by the heavy atoms of ``positions`` [N, 3] in atom37 slots.
 
-    Atoms pdbfixer added (OXT, missing side-chain atoms) are added to the mask; they take the B-factor
+    Atoms added in preparation (OXT, missing side-chain atoms) are added to the mask; they take the B-factor
     of their residue's CA (pLDDT for predictions). Residue numbers, chain IDs and the other B-factors stay.
     """
     heavy = np.flatnonzero(structure.is_heavy)

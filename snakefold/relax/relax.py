@@ -11,8 +11,10 @@ A minimisation that fails (an OpenMM error, non-finite energies) is retried up t
 per round, each retry from the same positions with a seeded random displacement of 0.02 A rms per
 coordinate, which separates exactly overlapping atoms; when all attempts fail, :class:`RelaxationError`
 says so. The relaxed protein keeps the input's residue numbers, chain IDs and B-factors (pLDDT); atoms
-added by pdbfixer take their residue's CA B-factor. Energies are in kcal/mol (force field alone),
-RMSD in A over the input's heavy atoms without superposition (restraints keep the frame).
+added in preparation take their residue's CA B-factor. Complexes are relaxed as one system whose chains
+share no bond but disulfides (:mod:`snakefold.relax.amber`); each chain's C-terminus gets its OXT.
+Energies are in kcal/mol (force field alone), RMSD in A over the input's heavy atoms without
+superposition (restraints keep the frame).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def relax_protein(protein: Protein, settings: RelaxSettings) -> RelaxResult:
     violations_before = find_violations(protein)
     structure = amber.prepare(protein)
     if structure.added_heavy_atoms:
-        LOGGER.info("pdbfixer added %d heavy atom(s): %s", len(structure.added_heavy_atoms),
+        LOGGER.info("added %d missing heavy atom(s): %s", len(structure.added_heavy_atoms),
                     ", ".join(structure.added_heavy_atoms[:20]))
 
     positions = structure.positions

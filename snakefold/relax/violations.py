@@ -3,7 +3,8 @@
 A structure violates stereochemistry where
 
 - a covalent bond length l deviates from its ideal value: |l - l_ideal| > tolerance_factor * sigma_l
-  (bonds within each residue, and the peptide bond C(i)-N(i+1) between residues joined in sequence);
+  (bonds within each residue, and the peptide bond C(i)-N(i+1) between residues joined in sequence: in
+  the same chain, residue numbers differing by 0 or 1; never across chains of a complex or a chain break);
 - a bond angle theta deviates likewise: |theta - theta_ideal| > tolerance_factor * sigma_theta (angles
   within each residue, and CA(i)-C(i)-N(i+1), C(i)-N(i+1)-CA(i+1) at each peptide bond);
 - two heavy atoms clash: their distance is below r_vdW(a) + r_vdW(b) - overlap_tolerance, for every pair
