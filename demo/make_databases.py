@@ -10,6 +10,8 @@ that species identifiers and the merge of the four MSAs are exercised:
     demo/databases/mgnify_demo.fasta          MGYP<number> headers           (FASTA, jackhmmer)
     demo/databases/bfd_demo/bfd_demo          tr|<acc>|<acc>_<SPECIES>      (HH-suite, hhblits)
     demo/databases/uniref30_demo/uniref30_demo  sp|<acc>|<NAME>_<SPECIES>   (HH-suite, hhblits)
+    demo/databases/uniprot_demo.fasta         sp|<acc>|<NAME>_<SPECIES>     (FASTA, jackhmmer: AlphaFold-
+                                              Multimer's UniProt search, whose species pair a complex's chains)
 
 Each homolog is a target sequence with a seeded share of its residues substituted (5% to 55%), sometimes
 an insertion or a deletion of a few residues and trimmed ends; decoys are random sequences with natural
@@ -34,7 +36,7 @@ AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 FREQUENCIES = (8.3, 1.4, 5.5, 6.7, 3.9, 7.1, 2.3, 5.9, 5.8, 9.7, 2.4, 4.1, 4.7, 3.9, 5.5, 6.6, 5.3, 6.9, 1.1, 2.9)
 SPECIES = ("HUMAN", "MOUSE", "BOVIN", "CHICK", "XENLA", "DANRE", "DROME", "CAEEL", "YEAST", "ARATH")
 #: database -> (homologs per target, decoys)
-DATABASES = {"uniref90": (40, 60), "mgnify": (25, 60), "bfd": (30, 60), "uniref30": (20, 40)}
+DATABASES = {"uniref90": (40, 60), "mgnify": (25, 60), "bfd": (30, 60), "uniref30": (20, 40), "uniprot": (20, 40)}
 
 
 def seeded(*labels: str) -> random.Random:
@@ -42,13 +44,14 @@ def seeded(*labels: str) -> random.Random:
 
 
 def read_targets(path: Path) -> list[tuple[str, str]]:
-    """(name, sequence) of each distinct sequence of the demo batch, in file order."""
+    """(name, sequence) of each distinct sequence of the demo batch, in file order (a complex's chains, the
+    ':'-separated parts of its record, each on its own)."""
     targets, name, chunks = [], None, []
     for line in path.read_text().splitlines() + [">"]:
         if line.startswith(">"):
-            sequence = "".join(chunks)
-            if name and sequence and sequence not in (seq for _, seq in targets):
-                targets.append((name, sequence))
+            for sequence in "".join(chunks).split(":"):
+                if name and sequence and sequence not in (seq for _, seq in targets):
+                    targets.append((name, sequence))
             name, chunks = line[1:].split()[0] if line[1:].strip() else None, []
         else:
             chunks.append(line.strip())
@@ -124,6 +127,7 @@ def main() -> int:
     build("fasta", OUT / "sequences" / "mgnify.fasta", OUT / "mgnify_demo.fasta", args.threads)
     build("hhsuite", OUT / "sequences" / "bfd.fasta", OUT / "bfd_demo" / "bfd_demo", args.threads)
     build("hhsuite", OUT / "sequences" / "uniref30.fasta", OUT / "uniref30_demo" / "uniref30_demo", args.threads)
+    build("fasta", OUT / "sequences" / "uniprot.fasta", OUT / "uniprot_demo.fasta", args.threads)
     return 0
 
 

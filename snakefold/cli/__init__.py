@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "relax": "relax one model with OpenMM",
     "compare": "compare a model with a reference structure",
     "report": "write a target's user-facing outputs",
+    "pulldown": "write a pulldown screen's table and ipTM heat map",
     "summary": "write the batch summary",
     "verify": "check every target's files against its SHA256SUMS",
     "regression": "check predictions against references and golden outputs",

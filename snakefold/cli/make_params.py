@@ -3,7 +3,8 @@
 The published parameters cannot be downloaded everywhere (about 5 GB, and never in CI); the demo and the
 tests run on parameters of exactly the published names and shapes, initialised at random, either of the
 published network (``--architecture full``) or of its miniature (``--architecture small``,
-:func:`snakefold.model.presets.small_config`). They predict nothing meaningful, and the demo says so.
+:func:`snakefold.model.presets.small_config`, or for the multimer presets
+:func:`snakefold.model.multimer.presets.small_multimer_config`). They predict nothing meaningful, and the demo says so.
 By default every layer is random (``zero_init`` off), so that each one affects the outputs;
 ``--zero-init`` initialises like AlphaFold2's training, with the last layer of every residual update at zero.
 
@@ -22,6 +23,7 @@ import dataclasses
 from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.model.families import ALL_PRESETS, preset_config, random_params
 from snakefold.model.param_sets import (
     ARCHITECTURES,
     random_params_record,
@@ -29,12 +31,11 @@ from snakefold.model.param_sets import (
     record_path,
     write_random_params_record,
 )
-from snakefold.model.params import init_params, save_params
-from snakefold.model.presets import MONOMER_PRESETS, architecture_config
+from snakefold.model.params import save_params
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", required=True, choices=MONOMER_PRESETS, help="model preset")
+    parser.add_argument("--preset", required=True, choices=ALL_PRESETS, help="model preset (monomer or multimer)")
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="full",
                         help="full: the published network (default); small: its miniature for tests and demos")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -58,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{out}: up to date ({args.preset}, {args.architecture} architecture, seed {args.seed})")
             return 0
         out.unlink()  # the record is rewritten next; a run killed in between leaves no parameter file behind
-    config = architecture_config(args.preset, args.architecture)
+    config = preset_config(args.preset, args.architecture)
     config = config.replace(global_config=dataclasses.replace(config.global_config, zero_init=args.zero_init))
-    params = init_params(config, args.seed)
+    params = random_params(config, args.seed)
     write_random_params_record(out, record)
     save_params(out, params)
     print(f"{out}: random (untrained) parameters of {args.preset}, {args.architecture} architecture, "

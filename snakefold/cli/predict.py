@@ -24,6 +24,15 @@ compiled it), ``predict_s`` (the model's compute: every iteration) and ``write_s
 unrelaxed.pdb). A process pays startup and parameters once: its first target
 records them, later targets record 0.
 
+A multimer preset (``model_<i>_multimer_v3``) predicts a complex from its merged features (``snakefold
+complex-features``, AlphaFold2's key names), ``--seed`` being the model's random seed as AlphaFold2's
+run_alphafold.py passes it (:mod:`snakefold.model.multimer.inference`; residues are not padded, so
+``--length-buckets`` does not apply). Its unrelaxed.pdb holds the chains A, B, ... (``asym_id`` order),
+each numbered from 1 and ended by TER; its outputs.npz adds ``iptm``, ``ranking_confidence``,
+``chain_pair_iptm`` [C, C] and ``interface_pae`` [C, C]; its scores.json ranks by AlphaFold-Multimer's
+``ranking_confidence`` = 0.8 ipTM + 0.2 pTM and adds ``iptm``, ``chain_pair_iptm`` and ``chains`` (each
+chain's ID, length and mean pLDDT).
+
 Several targets (``--features A.npz B.npz ... --out-dir A B ...``, paired in order) share one process: the
 parameters are loaded once and each compiled iteration kept for every later target of its shapes. A target
 that fails is reported and the others still run; the command then exits with status 1, naming them.
@@ -48,10 +57,11 @@ import numpy as np
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.atomic import atomic_copy, atomic_save_npz, atomic_write_json, atomic_write_text
+from snakefold.common.chains import chain_ids
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
-from snakefold.model.param_sets import MONOMER_PRESETS, UNTRAINED_WARNING, ParamsInfo, params_info
+from snakefold.model.param_sets import MONOMER_PRESETS, MULTIMER_PRESETS, UNTRAINED_WARNING, ParamsInfo, params_info
 
 if TYPE_CHECKING:
     from snakefold.model import inference
@@ -79,9 +89,11 @@ def length_buckets(text: str) -> tuple[int, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", required=True, nargs="+",
                         help="raw features .npz of each sequence (snakefold features)")
-    parser.add_argument("--preset", required=True, choices=MONOMER_PRESETS, help="model preset")
+    parser.add_argument("--preset", required=True, choices=MONOMER_PRESETS + MULTIMER_PRESETS,
+                        help="model preset (a multimer preset reads a complex's merged features)")
     parser.add_argument("--params", required=True, help="params_<preset>.npz in the official format")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the feature sampling (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the feature sampling, or a multimer preset's model seed (default 0)")
     parser.add_argument("--num-recycle", type=int, default=3, help="recycling iterations after the first (default 3)")
     parser.add_argument("--recycle-early-stop-tolerance", type=float, default=0.0,
                         help="stop recycling once the CA distance matrix changes less than this (Angstrom); "
@@ -115,17 +127,35 @@ def load_raw_features(path: str) -> dict[str, np.ndarray]:
 
 
 def unrelaxed_protein(raw: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> Protein:
-    """The predicted structure, residues numbered from 1, pLDDT as every atom's B-factor."""
+    """The predicted structure, residues numbered from 1 (within each chain of a complex, whose ``asym_id``
+    1, 2, ... give the chains A, B, ...), pLDDT as every atom's B-factor."""
     aatype = np.asarray(raw["aatype"])
     if aatype.ndim == 2:
         aatype = np.argmax(aatype, axis=-1)
     num_res = aatype.shape[0]
-    residue_index = np.asarray(raw.get("residue_index", np.arange(num_res))).reshape(num_res) + 1
+    residue_index = np.asarray(raw.get("residue_index", np.arange(num_res))).reshape(num_res).astype(np.int64) + 1
+    if "asym_id" in raw:
+        chain_index = np.asarray(raw["asym_id"]).reshape(num_res).astype(np.int32) - 1
+        names = tuple(chain_ids(int(chain_index.max()) + 1))
+    else:
+        chain_index, names = np.zeros(num_res, np.int32), ("A",)
     plddt = outputs["plddt"]
     return Protein(atom_positions=outputs["structure_module/final_atom_positions"], aatype=aatype,
                    atom_mask=outputs["structure_module/final_atom_mask"], residue_index=residue_index,
-                   chain_index=np.zeros(num_res, np.int32),
+                   chain_index=chain_index, chain_ids=names,
                    b_factors=np.repeat(plddt[:, None], rc.atom_type_num, axis=1))
+
+
+def complex_scores(raw: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> dict:
+    """A complex's scores besides the monomer's: ipTM, 0.8 ipTM + 0.2 pTM, chain-pair ipTM, each chain's pLDDT."""
+    chain_index = np.asarray(raw["asym_id"]).astype(np.int64) - 1
+    plddt = np.asarray(outputs["plddt"], np.float64)
+    chains = [{"chain_id": chain_id, "length": int(np.sum(chain_index == index)),
+               "mean_plddt": float(np.mean(plddt[chain_index == index]))}
+              for index, chain_id in enumerate(chain_ids(int(chain_index.max()) + 1))]
+    return {"iptm": float(outputs["iptm"]), "ranking_confidence": float(outputs["ranking_confidence"]),
+            "chain_pair_iptm": np.asarray(outputs["chain_pair_iptm"], np.float64).round(6).tolist(),
+            "chains": chains}
 
 
 def pdb_remarks(model: str, info: ParamsInfo) -> list[str]:
@@ -148,11 +178,11 @@ def seconds_since_process_start() -> float | None:
 
 
 def scores_document(model: str, args: argparse.Namespace, info: ParamsInfo, prediction: inference.Prediction,
-                    timings: dict[str, float]) -> dict:
+                    timings: dict[str, float], raw: dict[str, np.ndarray]) -> dict:
     """The model run's scores.json (module docstring)."""
     outputs = prediction.outputs
     mean_plddt = float(np.mean(outputs["plddt"], dtype=np.float64))
-    return {
+    document = {
         "model": model, "preset": args.preset, "seed": args.seed, "length": prediction.length,
         "mean_plddt": mean_plddt, "ptm": float(outputs["ptm"]) if "ptm" in outputs else None,
         "ranking_confidence": mean_plddt, "plddt": [float(value) for value in outputs["plddt"]],
@@ -167,6 +197,9 @@ def scores_document(model: str, args: argparse.Namespace, info: ParamsInfo, pred
                         "reused_in_process": prediction.reused_compiled},
         "warning": UNTRAINED_WARNING if info.untrained else None,
     }
+    if args.preset in MULTIMER_PRESETS:
+        document.update(complex_scores(raw, outputs))
+    return document
 
 
 def predict_target(predictor: inference.Predictor, args: argparse.Namespace, info: ParamsInfo, features: str,
@@ -185,7 +218,7 @@ def predict_target(predictor: inference.Predictor, args: argparse.Namespace, inf
                       to_pdb(unrelaxed_protein(raw, prediction.outputs), pdb_remarks(model, info)))
     timings = {**shared_timings, **prediction.timings, "features_s": read_s + prediction.timings["features_s"],
                "write_s": time.perf_counter() - writing}
-    scores = scores_document(model, args, info, prediction, timings)
+    scores = scores_document(model, args, info, prediction, timings, raw)
     atomic_write_json(out_dir / "scores.json", scores)
     seal(*(out_dir / name for name in RUN_FILES))
     how = ("reused the iteration compiled for an earlier target" if prediction.reused_compiled else
@@ -195,6 +228,7 @@ def predict_target(predictor: inference.Predictor, args: argparse.Namespace, inf
           f"{prediction.num_recycles + 1} iteration(s) in {prediction.timings['predict_s']:.1f} s; "
           f"mean pLDDT {scores['mean_plddt']:.2f}"
           + (f", pTM {scores['ptm']:.3f}" if scores["ptm"] is not None else "")
+          + (f", ipTM {scores['iptm']:.3f}" if "iptm" in scores else "")
           + (f" ({UNTRAINED_WARNING})" if info.untrained else ""), file=sys.stderr)
 
 
@@ -231,19 +265,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.from_run} holds no finished model run with these settings: predicting here", file=sys.stderr)
     # JAX and the model, imported only where a model runs (a run taken --from-run needs neither)
     from snakefold.model import inference
+    from snakefold.model.families import preset_config
+    from snakefold.model.multimer.inference import MultimerPredictor
     from snakefold.model.params import check_params, load_params
-    from snakefold.model.presets import architecture_config
 
     startup_s = seconds_since_process_start()
     if args.compilation_cache_dir:
         inference.enable_compilation_cache(args.compilation_cache_dir)
     info = params_info(args.params, args.preset)
-    config = architecture_config(args.preset, info.architecture)
+    config = preset_config(args.preset, info.architecture)
     loading = time.perf_counter()
     params = load_params(args.params)
     check_params(params, config, source=f"parameter file {args.params}",
                  expected=inference.expected_param_shapes(config, args.compilation_cache_dir))
-    predictor = inference.Predictor(config, params, length_buckets=args.length_buckets, bfloat16=args.bfloat16)
+    if args.preset in MULTIMER_PRESETS:
+        predictor = MultimerPredictor(config, params, bfloat16=args.bfloat16)
+    else:
+        predictor = inference.Predictor(config, params, length_buckets=args.length_buckets, bfloat16=args.bfloat16)
     shared_timings = {"startup_s": startup_s or 0.0, "params_s": time.perf_counter() - loading}
     if len(args.features) == 1:
         predict_target(predictor, args, info, args.features[0], Path(args.out_dir[0]), shared_timings)

@@ -4,7 +4,9 @@ Reads each run's scores.json and writes ``ranking.json`` (the predict-stage cont
 names, best first), ``ranking_confidence`` (model -> score), ``metric`` and ``untrained`` (true when any
 run used untrained parameters). The score is the mean pLDDT (``--metric plddt``, AlphaFold2's monomer
 ranking) or 100 x pTM (``--metric ptm``), both on a 0-100 scale
-(:func:`snakefold.model.confidence.ranking_confidence`). Equal scores keep the order the runs were given in.
+(:func:`snakefold.model.confidence.ranking_confidence`); for complexes (``--metric iptm+ptm``) it is
+AlphaFold-Multimer's 0.8 ipTM + 0.2 pTM (0-1), as the multimer runs' scores.json give it. Equal scores
+keep the order the runs were given in.
 
     snakefold rank --metric plddt --out work/seq/ranking.json work/seq/predictions/*/scores.json
 """
@@ -26,8 +28,9 @@ SCORE_KEYS = ("model", "plddt", "ptm", "params")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scores", nargs="+", help="scores.json of every model run of the sequence")
-    parser.add_argument("--metric", choices=("plddt", "ptm"), default="plddt",
-                        help="plddt: mean pLDDT (default, as AlphaFold2's monomer models); ptm: predicted TM-score")
+    parser.add_argument("--metric", choices=("plddt", "ptm", "iptm+ptm"), default="plddt",
+                        help="plddt: mean pLDDT (default, as AlphaFold2's monomer models); ptm: predicted TM-score; "
+                             "iptm+ptm: 0.8 ipTM + 0.2 pTM (complexes, as AlphaFold-Multimer)")
     parser.add_argument("--out", required=True, help="ranking.json to write")
 
 
@@ -46,6 +49,11 @@ def read_scores(path: str) -> dict:
 
 
 def score(scores: dict, metric: str, path: str) -> float:
+    if metric == "iptm+ptm":
+        if "iptm" not in scores:
+            raise SnakefoldError(f"{path}: model {scores['model']} has no ipTM: only the multimer presets, which "
+                                 f"predict complexes, are ranked by 0.8 ipTM + 0.2 pTM")
+        return float(scores["ranking_confidence"])
     if metric == "ptm" and scores["ptm"] is None:
         raise SnakefoldError(f"{path}: model {scores['model']} has no pTM (its preset has no predicted-aligned-error "
                              f"head); rank by plddt (config key 'model.rank_by') or use the _ptm presets")

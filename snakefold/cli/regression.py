@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         thresholds = {key: getattr(args, key) for key in THRESHOLD_KEYS}
         target = read_target_record(args.record)
         verdict = check_target(target.name, target.sequence, args.best_model, args.work_dir, args.reference,
-                               args.chain, args.golden, thresholds)
+                               args.chain, args.golden, thresholds, is_complex=target.is_complex)
         atomic_write_json(args.output, verdict)
         failed = sum(not check["passed"] for check in verdict["checks"])
         print(f"{target.name}: {len(verdict['checks']) - failed} of {len(verdict['checks'])} checks passed")

@@ -133,7 +133,8 @@ class Batch:
     """The outcome of intake: accepted single-chain targets and complexes, rejected records (errors), warnings.
 
     ``files`` are the FASTA files read (resolved), so that no file is read twice; ``complex_inputs`` the
-    complex sheets and chain-only FASTA files read for complexes, as the config names them."""
+    complex sheets and chain-only FASTA files read for complexes, as the config names them; ``pulldown`` the
+    bait and prey of each complex of a pulldown screen."""
 
     targets: list[Target] = field(default_factory=list)
     complexes: list[Target] = field(default_factory=list)
@@ -141,6 +142,8 @@ class Batch:
     warnings: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     complex_inputs: list[str] = field(default_factory=list)
+    #: a pulldown screen's complexes: name -> (bait's target name, prey's target name)
+    pulldown: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def sequences(self) -> dict[str, str]:

@@ -49,6 +49,7 @@ import numpy as np
 
 from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
+from snakefold.model.families import config_param_shapes
 from snakefold.model.feature_processing import process_features
 from snakefold.model.model import (
     IterationStep,
@@ -58,7 +59,7 @@ from snakefold.model.model import (
     recycle,
     recycling_slices,
 )
-from snakefold.model.params import param_shapes
+from snakefold.model.multimer.presets import MultimerConfig
 from snakefold.model.presets import ModelConfig
 
 #: The arrays of a model run's outputs.npz (the predict-stage contract); those of the predicted-aligned-error
@@ -91,15 +92,16 @@ def enable_compilation_cache(directory: str | Path) -> None:
 
 
 #: The model's source files: a change to any of them may change the parameters a configuration needs.
-MODEL_SOURCES = tuple(sorted(Path(__file__).parent.glob("*.py")))
+MODEL_SOURCES = tuple(sorted(Path(__file__).parent.glob("**/*.py")))
 
 
-def expected_param_shapes(config: ModelConfig, cache_dir: str | Path | None) -> dict[str, tuple[int, ...]]:
-    """:func:`snakefold.model.params.param_shapes` of ``config``, kept in ``cache_dir`` (when given) as
+def expected_param_shapes(config: ModelConfig | MultimerConfig,
+                          cache_dir: str | Path | None) -> dict[str, tuple[int, ...]]:
+    """:func:`snakefold.model.families.config_param_shapes` of ``config``, kept in ``cache_dir`` (when given) as
     ``param_shapes-<key>.json``, the key a hash of the configuration, the JAX and Haiku versions and the
     model's source files."""
     if cache_dir is None:
-        return param_shapes(config)
+        return config_param_shapes(config)
     digest = hashlib.sha256(f"{config!r}|{jax.__version__}|{hk.__version__}".encode())
     for source in MODEL_SOURCES:
         digest.update(source.read_bytes())
@@ -107,7 +109,7 @@ def expected_param_shapes(config: ModelConfig, cache_dir: str | Path | None) -> 
     try:
         return {name: tuple(shape) for name, shape in json.loads(path.read_text()).items()}
     except (OSError, ValueError, AttributeError, TypeError):
-        shapes = param_shapes(config)
+        shapes = config_param_shapes(config)
         atomic_write_json(path, shapes)
         return shapes
 

@@ -150,7 +150,9 @@ def add_complexes(batch: Batch, config: dict, reserved: Iterable[str]) -> None:
         baits = _records_of(chain_files["pulldown.baits"], records)
         preys = _records_of(chain_files["pulldown.preys"], records)
         for first, second in pulldown_pairs(baits, preys, settings.all_vs_all, settings.homodimers):
-            _accept(batch, _pair(first, second), names, limits, reserved, context=_pair_context(first, second))
+            pair = _pair(first, second)
+            if _accept(batch, pair, names, limits, reserved, context=_pair_context(first, second)):
+                batch.pulldown[pair.name] = (first.name, second.name)
     batch.errors.sort(key=lambda problem: (problem.path, problem.line or 0))
 
 
@@ -377,14 +379,15 @@ def _pair_context(first: Target, second: Target) -> str:
 
 
 def _accept(batch: Batch, found: Target | list[Problem], names: dict[str, Target], limits: tuple[int, int],
-            reserved: set[str], context: str = "") -> None:
-    """Add a complex to the batch after the batch-wide checks (limits, reserved and taken names)."""
+            reserved: set[str], context: str = "") -> bool:
+    """Add a complex to the batch after the batch-wide checks (limits, reserved and taken names); whether it was."""
     if isinstance(found, list):
         batch.errors.extend(found)
-        return
+        return False
     problem = batch_problem(found, names, *limits, reserved)
     if problem is not None:
         batch.errors.append(Problem(problem.path, problem.line, problem.record_id, problem.reason + context))
-        return
+        return False
     names[found.name.lower()] = found
     batch.complexes.append(found)
+    return True

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,6 @@ from snakefold.common.checksums import SUMS_NAME, verify_directory
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import discard_if_damaged
 from snakefold.common.target_record import target_record_document
-from snakefold.plan.layout import Layout
 
 if TYPE_CHECKING:
     from snakefold.plan.run import Plan
@@ -53,13 +52,14 @@ def _discard_unless(path: Path, expected, read) -> str | None:
     return "it is not what the plan writes for this batch"
 
 
-def sealed_files(layout: Layout, seqs: Iterable[str], model_names: list[str], relax_count: int) -> Iterator[str]:
-    """The predict, rank and relax stages' files of each sequence (existing or not)."""
-    for seq in seqs:
-        for model in model_names:
+def sealed_files(plan: Plan) -> Iterator[str]:
+    """The predict, rank and relax stages' files of each sequence and complex (existing or not)."""
+    layout = plan.layout
+    for seq in [*plan.sequences, *plan.complex_sequences]:
+        for model in plan.models_of(seq):
             yield from (f"{layout.prediction_dir(seq, model)}/{name}" for name in PREDICTION_FILES)
         yield layout.ranking(seq)
-        for rank in range(relax_count):
+        for rank in range(plan.relax_count(seq)):
             yield from (layout.relaxed(seq, rank), layout.relaxed(seq, rank, "json"))
 
 
@@ -81,19 +81,20 @@ def _damaged_results(directory: Path) -> Iterator[tuple[Path, str]]:
 
 def discard_damaged_files(plan: Plan) -> list[str]:
     """Check every target's files (see the module docstring), remove the damaged ones, and say what was removed."""
-    layout, targets = plan.layout, plan.batch.targets
+    layout, targets = plan.layout, plan.batch.targets + plan.batch.complexes
     removed: list[tuple[str, str]] = []
     for target in targets:
-        reason = _discard_unless(Path(layout.target_record(target.name)), target_record_document(target),
+        expected = json.loads(json.dumps(target_record_document(target)))  # as read back: a complex's chains a list
+        reason = _discard_unless(Path(layout.target_record(target.name)), expected,
                                  lambda path: json.loads(path.read_text(encoding="utf-8")))
         if reason:
             removed.append((layout.target_record(target.name), reason))
-    for seq in plan.sequences:
+    for seq in plan.search_sequences:
         query = layout.query_fasta(seq)
         reason = _discard_unless(Path(query), plan.query_fasta_text(seq), lambda path: path.read_text(encoding="utf-8"))
         if reason:
             removed.append((query, reason))
-    for path in sealed_files(layout, plan.sequences, plan.model_names, plan.relax_count):
+    for path in sealed_files(plan):
         reason = discard_if_damaged(path)
         if reason:
             removed.append((path, reason))

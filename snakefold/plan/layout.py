@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 #: The batch's own files at the top of the results directory, beside the target directories: no target may
 #: be named after one (intake refuses it).
-BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html")
+BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html", "pulldown.tsv", "pulldown.png")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,12 @@ against pdb_seqres: :mod:`snakefold.templates.pdb_seqres`). Per complex, complex
 its chains' cache entries (:mod:`snakefold.msa.multimer`) into one content-keyed entry, keyed by the
 chains' entries' keys in chain order (copies included) and the pairing settings. In msa.mode precomputed
 a complex's chains come from AlphaFold2's own ``msas/`` directory, ``<precomputed_dir>/<complex>/msas/``
-(:mod:`snakefold.msa.complex_inputs`), checked when the plan is made. Prediction and report of complexes
-are not planned yet: ``snakemake all_features`` makes every complex's merged features.
+(:mod:`snakefold.msa.complex_inputs`), checked when the plan is made. From there a complex takes the path of a
+distinct sequence, its work directory ``{work}/<seq>`` keyed by the complex's sequence key (its chains in
+order): predict (``model.multimer_presets``, AlphaFold2's multimer seeds:
+:func:`snakefold.plan.model.complex_model_runs`; ``model.multimer_num_recycle`` recycles with early stop at
+``model.multimer_recycle_early_stop_tolerance``) -> rank (0.8 ipTM + 0.2 pTM) -> relax -> report
+(report_complex), and a pulldown screen's table and heat map (``pulldown.tsv``, ``pulldown.png``).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from snakefold.plan.cache import content_key, discard_if_invalid
 from snakefold.plan.config import validate_config
 from snakefold.plan.integrity import discard_damaged_files
 from snakefold.plan.layout import Layout
-from snakefold.plan.model import model_runs, model_section_problems, params_problems
+from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict_groups import PredictionGroups
 from snakefold.templates.pdb_seqres import (
@@ -171,6 +175,18 @@ class Plan:
     def complexes(self) -> dict[str, Target]:
         return {target.name: target for target in self.batch.complexes}
 
+    @functools.cached_property
+    def complex_sequences(self) -> dict[str, Target]:
+        """seq -> the (first) complex of that sequence key: complexes of the same chains share their work."""
+        found: dict[str, Target] = {}
+        for target in self.batch.complexes:
+            found.setdefault(target.seq_key, target)
+        return found
+
+    def any_target(self, name: str) -> Target:
+        """The single-chain target or complex called ``name``."""
+        return self.targets[name] if name in self.targets else self.complexes[name]
+
     @property
     def sequences(self) -> dict[str, str]:
         """seq -> sequence, one entry per distinct sequence of a single-chain target."""
@@ -188,12 +204,18 @@ class Plan:
                       | {problem.path for problem in self.batch.errors if problem.line})
 
     def target_wildcard(self) -> str:
-        """The {target} wildcard's regular expression: exactly the targets of this batch."""
-        return "|".join(re.escape(name) for name in self.targets) or "(?!)"
+        """The {target} wildcard's regular expression: exactly the targets and complexes of this batch."""
+        return _alternatives([*self.targets, *self.complexes])
+
+    def single_target_wildcard(self) -> str:
+        return _alternatives(self.targets)
+
+    def complex_wildcard(self) -> str:
+        return _alternatives(self.complexes)
 
     def target_record(self, wildcards) -> dict:
         self.stop_on_problems()
-        return target_record_document(self.targets[wildcards.target])
+        return target_record_document(self.any_target(wildcards.target))
 
     def query_fasta_text(self, seq: str) -> str:
         """The query FASTA of a distinct sequence, named by its key."""
@@ -306,6 +328,10 @@ class Plan:
                 + [self.layout.complex_features_entry(key, suffix) for key in self.complex_feature_keys.values()
                    for suffix in ("npz", "summary.json")])
 
+    def complex_features(self, name: str) -> str:
+        """The merged features of the complex ``name``."""
+        return self.layout.complex_features_entry(self.complex_feature_keys[name], "npz")
+
     def complex_feature_inputs(self, wildcards) -> list[str]:
         self.stop_on_problems()
         return list(self.complex_feature_jobs[wildcards.xkey].inputs)
@@ -330,8 +356,36 @@ class Plan:
     def ptm_model_names(self) -> list[str]:
         return [run.name for run in model_runs(self.model_section) if has_ptm_head(run.preset)]
 
+    @functools.cached_property
+    def complex_model_names(self) -> list[str]:
+        """The '<preset>_seed<seed>' name of every model run of a complex (every one has a PAE head)."""
+        return [run.name for run in complex_model_runs(self.model_section)]
+
+    def models_of(self, seq: str) -> list[str]:
+        """The model runs of a distinct sequence or complex."""
+        return self.complex_model_names if seq in self.complex_sequences else self.model_names
+
+    @property
+    def predicted_presets(self) -> list[str]:
+        """The presets this batch predicts with: the monomer ones for single chains, the multimer ones for complexes."""
+        return ((list(self.model_section["presets"]) if self.sequences else [])
+                + (list(self.model_section["multimer_presets"]) if self.complexes else []))
+
     def preset_wildcard(self) -> str:
-        return "|".join(re.escape(preset) for preset in self.model_section["presets"])
+        return _alternatives(self.predicted_presets)
+
+    def num_recycle(self, wildcards) -> int:
+        key = "multimer_num_recycle" if wildcards.seq in self.complex_sequences else "num_recycle"
+        return self.model_section[key]
+
+    def recycle_tolerance(self, wildcards) -> float:
+        key = ("multimer_recycle_early_stop_tolerance" if wildcards.seq in self.complex_sequences
+               else "recycle_early_stop_tolerance")
+        return self.model_section[key]
+
+    def rank_metric(self, wildcards) -> str:
+        """What the models of ``seq`` are ranked by: model.rank_by, or 0.8 ipTM + 0.2 pTM for a complex."""
+        return "iptm+ptm" if wildcards.seq in self.complex_sequences else self.model_section["rank_by"]
 
     @property
     def predict_environment(self) -> str:
@@ -350,7 +404,7 @@ class Plan:
     @functools.cached_property
     def params_dir(self) -> Path:
         """The parameter directory, once its files are checked: a run that predicts needs them all intact."""
-        problems = params_problems(self.config)
+        problems = params_problems(self.config, self.predicted_presets)
         if problems:
             self.problems.extend(problems)
             self.stop_on_problems()
@@ -361,31 +415,40 @@ class Plan:
         """The batch's grouped predictions (:mod:`snakefold.plan.predict_groups`)."""
         return PredictionGroups(self.config, self)
 
+    def sequence_features(self, seq: str) -> str:
+        """What the model runs of ``seq`` read: its raw features, or a complex's merged features."""
+        if seq in self.complex_sequences:
+            return self.complex_features(self.complex_sequences[seq].name)
+        return self.features(seq)
+
     def predict_inputs(self, wildcards) -> dict[str, str]:
         self.stop_on_problems()
-        return {"features": self.features(wildcards.seq),
+        return {"features": self.sequence_features(wildcards.seq),
                 "params": str(params_path(self.params_dir, wildcards.preset))}
 
     def sequence_length(self, wildcards) -> int:
+        """Residues of ``seq``: all chains' of a complex."""
+        if wildcards.seq in self.complex_sequences:
+            return self.complex_sequences[wildcards.seq].length
         return len(self.sequences[wildcards.seq])
 
     def rank_inputs(self, wildcards) -> list[str]:
         self.stop_on_problems()
-        return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json" for model in self.model_names]
+        return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json"
+                for model in self.models_of(wildcards.seq)]
 
     # ---------------------------------------------------------------------------------------------- relax
-    @property
-    def relax_count(self) -> int:
-        """How many ranked models of each sequence are relaxed (relax.mode)."""
-        return RELAX_COUNTS[self.config["relax"]["mode"]](len(self.model_names))
+    def relax_count(self, seq: str) -> int:
+        """How many ranked models of ``seq`` are relaxed (relax.mode)."""
+        return RELAX_COUNTS[self.config["relax"]["mode"]](len(self.models_of(seq)))
 
     def relaxed_models(self, seq: str) -> list[str]:
-        return [self.layout.relaxed(seq, rank) for rank in range(self.relax_count)]
+        return [self.layout.relaxed(seq, rank) for rank in range(self.relax_count(seq))]
 
     def relax_inputs(self, wildcards) -> dict[str, Any]:
         self.stop_on_problems()
         return {"unrelaxed": [f"{self.layout.prediction_dir(wildcards.seq, model)}/unrelaxed.pdb"
-                              for model in self.model_names],
+                              for model in self.models_of(wildcards.seq)],
                 "ranking": self.layout.ranking(wildcards.seq)}
 
     # --------------------------------------------------------------------------------------------- report
@@ -393,45 +456,77 @@ class Plan:
     def figures(self) -> list[str]:
         return [figure for figure in FIGURES if figure != "pae" or self.ptm_model_names]
 
-    def report_files(self, target: str) -> list[str]:
-        """Every file the report writes for ``target``, ranking.json first (the pattern when target is '{target}')."""
+    def report_files(self, target: str, *, complex_target: bool | None = None) -> list[str]:
+        """Every file the report writes for ``target``, ranking.json first (the pattern when target is '{target}':
+        say whether it stands for a complex)."""
         directory = self.layout.target_dir(target)
+        is_complex = target in self.complexes if complex_target is None else complex_target
+        models = self.complex_model_names if is_complex else self.model_names
+        with_pae = models if is_complex else self.ptm_model_names
         return ([f"{directory}/ranking.json", f"{directory}/timings.json", f"{directory}/SHA256SUMS"]
-                + [f"{directory}/ranked_{rank}.{ext}"
-                   for rank in range(len(self.model_names)) for ext in ("pdb", "cif")]
-                + [f"{directory}/confidence_{model}.json" for model in self.model_names]
-                + [f"{directory}/pae_{model}.json" for model in self.ptm_model_names]
-                + [f"{directory}/{figure}.png" for figure in self.figures])
+                + [f"{directory}/ranked_{rank}.{ext}" for rank in range(len(models)) for ext in ("pdb", "cif")]
+                + [f"{directory}/confidence_{model}.json" for model in models]
+                + [f"{directory}/pae_{model}.json" for model in with_pae]
+                + [f"{directory}/{figure}.png" for figure in (FIGURES if is_complex else self.figures)]
+                + ([f"{directory}/interfaces.tsv"] if is_complex else []))
 
     def report_inputs(self, wildcards) -> dict[str, Any]:
         self.stop_on_problems()
-        seq = self.targets[wildcards.target].seq_key
-        return {
+        target = self.any_target(wildcards.target)
+        seq = target.seq_key
+        inputs = {
             "record": self.layout.target_record(wildcards.target),
             "ranking": self.layout.ranking(seq),
-            "predictions": [f"{self.layout.prediction_dir(seq, model)}/{name}" for model in self.model_names
+            "predictions": [f"{self.layout.prediction_dir(seq, model)}/{name}" for model in self.models_of(seq)
                             for name in ("scores.json", "outputs.npz", "unrelaxed.pdb")],
             "relaxed": self.relaxed_models(seq),
-            "features": self.features(seq),
+            "features": self.sequence_features(seq),
         }
+        if target.is_complex:
+            inputs["pairing"] = self.layout.complex_features_entry(self.complex_feature_keys[target.name],
+                                                                   "summary.json")
+        return inputs
 
     def work_dir(self, target: str) -> str:
         """The work directory of ``target``'s sequence (shared by every target with that sequence)."""
-        return f"{self.layout.work}/{self.targets[target].seq_key}"
+        return f"{self.layout.work}/{self.any_target(target).seq_key}"
 
     def target_length(self, wildcards) -> int:
-        return len(self.targets[wildcards.target].sequence)
+        return self.any_target(wildcards.target).length
 
     def batch_outputs(self, wildcards=None) -> list[str]:
-        """What `snakemake` with no target builds: every target's outputs and the batch's tables."""
+        """What `snakemake` with no target builds: every target's and complex's outputs, a screen's table."""
         self.stop_on_problems()
-        return [path for name in self.targets for path in self.report_files(name)]
+        return ([path for name in [*self.targets, *self.complexes] for path in self.report_files(name)]
+                + self.pulldown_outputs())
 
     def completed_targets(self, wildcards=None) -> list[str]:
         """The outputs of every target whose outputs are all there (what `snakemake completed --report` shows)."""
         self.stop_on_problems()
-        complete = [name for name in self.targets if all(Path(path).exists() for path in self.report_files(name))]
+        names = [*self.targets, *self.complexes]
+        complete = [name for name in names if all(Path(path).exists() for path in self.report_files(name))]
         return [path for name in complete for path in self.report_files(name)]
+
+    # ------------------------------------------------------------------------------------------- pulldown
+    @property
+    def pulldown_pairs(self) -> list[Target]:
+        """The complexes of the pulldown screen (bait x prey), in the order they were planned."""
+        return [target for target in self.batch.complexes if target.name in self.batch.pulldown]
+
+    def pulldown_outputs(self, wildcards=None) -> list[str]:
+        """pulldown.tsv and pulldown.png when the batch has a screen."""
+        if not self.pulldown_pairs:
+            return []
+        return [self.layout.batch_file("pulldown.tsv"), self.layout.batch_file("pulldown.png")]
+
+    def pulldown_table(self) -> list[dict[str, str]]:
+        """The screen's pairs for `snakefold pulldown --pairs`: target, bait and prey names."""
+        return [{"target": name, "bait": bait, "prey": prey} for name, (bait, prey) in self.batch.pulldown.items()]
+
+    def pulldown_inputs(self, wildcards=None) -> dict[str, list[str]]:
+        self.stop_on_problems()
+        return {"rankings": [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs],
+                "records": [self.layout.target_record(target.name) for target in self.pulldown_pairs]}
 
     # ----------------------------------------------------------------------------------------- regression
     def regression_thresholds(self, target: str) -> dict:
@@ -510,6 +605,11 @@ class Plan:
         return downloads.command_options(self.config["download"])
 
 
+def _alternatives(names) -> str:
+    """A regular expression matching exactly ``names`` (one that matches nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
 def plan_run(config: dict, *, main_process: bool = True) -> Plan:
     """Validate ``config`` (filling its defaults), read the batch and plan every stage.
 
@@ -558,12 +658,6 @@ def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
         notify(summary)
     if not plan.batch.targets and not plan.batch.complexes and not plan.problems:
         notify("no valid target is left to predict: the run writes rejected.tsv and the summary only")
-    if plan.batch.complexes:
-        names = ", ".join(target.name for target in plan.batch.complexes[:5])
-        more = f" and {len(plan.batch.complexes) - 5} more" if len(plan.batch.complexes) > 5 else ""
-        notify(f"{len(plan.batch.complexes)} complex(es) in the batch ({names}{more}): `snakemake all_features` "
-               "searches their chains (each distinct chain once) and merges each complex's features; predicting "
-               "complexes is not part of the workflow yet")
 
 
 def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
@@ -780,9 +874,12 @@ def _plan_complex_features(plan: Plan, entry: Callable[[str], str]) -> None:
 def _plan_regression(plan: Plan) -> None:
     for index, target in enumerate(plan.config["regression"]["targets"]):
         key, name = f"regression.targets[{index}]", target["target"]
-        if name not in plan.targets:
+        if name not in plan.targets and name not in plan.complexes:
             plan.problems.append(f"config key '{key}.target': '{name}' is not a target of this batch "
-                                 f"(targets: {', '.join(plan.targets) or 'none'})")
+                                 f"(targets: {', '.join([*plan.targets, *plan.complexes]) or 'none'})")
+        elif name in plan.complexes and "golden" in target:
+            plan.problems.append(f"config key '{key}.golden': golden outputs are kept for single-chain targets; "
+                                 f"check the complex '{name}' against a reference structure (lDDT, TM-score, DockQ)")
         elif name in plan.regression_targets:
             plan.problems.append(f"config key '{key}.target': '{name}' is listed twice in regression.targets")
         if "reference" not in target and "golden" not in target:

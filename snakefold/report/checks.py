@@ -7,6 +7,8 @@ and the value is still reported):
 - ``tm_score`` >= ``min_tm_score``: TM-score, normalised by the reference's length;
 - ``gdt_ts`` >= ``min_gdt_ts``: GDT-TS in percent (0-100), as CASP reports it;
 - ``rmsd`` <= ``max_rmsd``: Cα RMSD (Å) after optimal superposition;
+- ``dockq`` >= ``min_dockq``: a complex's DockQ against the reference complex (the mean over its interfaces,
+  :mod:`snakefold.metrics.dockq`);
 - ``max_coordinate_deviation`` <= ``max_coordinate_deviation``: the largest displacement (Å) of any atom of
   a model run from its golden output (no superposition: the same parameters give the same frame);
 - ``max_plddt_deviation`` <= ``max_plddt_deviation``: the largest pLDDT difference from the golden output.
@@ -26,6 +28,7 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "tm_score": ("min_tm_score", "min", ""),
     "gdt_ts": ("min_gdt_ts", "min", ""),
     "rmsd": ("max_rmsd", "max", " Å"),
+    "dockq": ("min_dockq", "min", ""),
     "max_coordinate_deviation": ("max_coordinate_deviation", "max", " Å"),
     "max_plddt_deviation": ("max_plddt_deviation", "max", ""),
 }

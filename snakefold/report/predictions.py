@@ -156,3 +156,12 @@ def load_msa(features_path: str | Path) -> np.ndarray:
     if msa.ndim != 2 or msa.shape[0] < 1:
         raise SnakefoldError(f"{features_path}: 'msa' must be [N, L] with the query first, not shape {msa.shape}")
     return msa
+
+
+def load_pairing_summary(features_path: str | Path) -> dict[str, Any]:
+    """The pairing summary beside a complex's merged features (``<key>.summary.json`` for ``<key>.npz``):
+    ``msa_rows`` (the real rows of the merged MSA) and, when chains were paired, ``paired_rows``."""
+    path = Path(features_path).with_suffix(".summary.json")
+    summary = read_json(path, "the pairing summary of a complex")
+    _require_keys(summary, ("msa_rows", "chains"), path, "the pairing summary")
+    return summary

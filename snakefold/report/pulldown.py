@@ -13,10 +13,13 @@ from its ``interfaces.tsv`` the residue ``contacts`` between the two chains and 
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -101,3 +104,34 @@ def pulldown_figure(pairs: Sequence[PairResult], untrained: bool = False) -> Fig
 def plot_pulldown(path: str | os.PathLike, pairs: Sequence[PairResult], untrained: bool = False,
                   dpi: int = 100) -> None:
     save_figure(pulldown_figure(pairs, untrained), path, dpi)
+
+
+def pair_result(target_dir: str | os.PathLike, target: str, bait: str, prey: str) -> PairResult:
+    """A pair's result from its report (``ranking.json``, best model first, and ``interfaces.tsv``), or
+    ``incomplete`` with no scores when its report is not there (failed, or not run yet)."""
+    directory = Path(target_dir)
+    try:
+        best = json.loads((directory / "ranking.json").read_text(encoding="utf-8"))["models"][0]
+        with open(directory / "interfaces.tsv", encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except (OSError, ValueError, KeyError, IndexError):
+        return PairResult(target, bait, prey, "incomplete")
+    interface = rows[0] if rows else {}
+    return PairResult(target, bait, prey, "ok", ranking_confidence=float(best["ranking_confidence"]),
+                      iptm=float(best["iptm"]), ptm=float(best["ptm"]),
+                      contacts=int(interface["contacts"]) if interface.get("contacts") else None,
+                      mean_pae=float(interface["mean_pae"]) if interface.get("mean_pae") else None)
+
+
+def write_pulldown(results_dir: str | os.PathLike, pairs: Sequence[tuple[str, str, str]], tsv: str | os.PathLike,
+                   png: str | os.PathLike, dpi: int = 100) -> list[PairResult]:
+    """Read every pair's (target, bait, prey) report under ``results_dir``; write the table and the heat map."""
+    results = [pair_result(Path(results_dir) / target, target, bait, prey) for target, bait, prey in pairs]
+    write_pulldown_tsv(tsv, results)
+    untrained = any(_untrained(Path(results_dir) / pair.target) for pair in results if pair.status == "ok")
+    plot_pulldown(png, results, untrained, dpi)
+    return results
+
+
+def _untrained(target_dir: Path) -> bool:
+    return bool(json.loads((target_dir / "ranking.json").read_text(encoding="utf-8")).get("untrained"))

@@ -4,7 +4,8 @@ Per target (config ``regression.targets``), :func:`check_target` runs
 
 - with a ``reference`` structure: lDDT-Cα, TM-score, GDT-TS and Cα RMSD of the best model
   (``ranked_0.pdb``, relaxed when relaxation ran) against it, residues paired by sequence alignment
-  (:func:`snakefold.metrics.compare.compare_structures`);
+  (:func:`snakefold.metrics.compare.compare_structures`), and for a complex its DockQ against the reference
+  complex, chains mapped by DockQ (:func:`snakefold.metrics.dockq.score_complex`);
 - with a ``golden`` directory: the golden checks of :mod:`snakefold.report.golden` on every model run;
 
 and writes a verdict (``regression/targets/<target>.json``). :func:`report_markdown` and
@@ -50,15 +51,29 @@ def reference_checks(target: str, best_model: str | Path, reference: str | Path,
             for key, metric in REFERENCE_METRICS.items()]
 
 
+def dockq_check(target: str, best_model: str | Path, reference: str | Path, thresholds: dict) -> Check:
+    """DockQ of the best model of a complex against the reference complex."""
+    from snakefold.metrics.dockq import score_complex
+
+    try:
+        scored = score_complex(best_model, reference)
+    except SnakefoldError as error:
+        raise SnakefoldError(f"target {target}: cannot score {best_model} against the reference complex "
+                             f"{reference} with DockQ: {error}") from None
+    return evaluate(target, "dockq", BEST_MODEL, scored.dockq, thresholds)
+
+
 def check_target(target: str, sequence: str, best_model: str | Path, work_dir: str | Path,
                  reference: str | Path | None, chain: str | None, golden: str | Path | None,
-                 thresholds: dict) -> dict:
+                 thresholds: dict, is_complex: bool = False) -> dict:
     """The verdict document of one regression target (schema ``regression_target``)."""
     if reference is None and golden is None:
         raise SnakefoldError(f"regression target {target}: give a reference structure, golden outputs, or both")
     checks = []
     if reference is not None:
         checks.extend(reference_checks(target, best_model, reference, chain, thresholds))
+        if is_complex:
+            checks.append(dockq_check(target, best_model, reference, thresholds))
     if golden is not None:
         checks.extend(compare_with_golden(target, sequence, work_dir, golden, thresholds, REFRESH_HINT))
     verdict = {

@@ -1,13 +1,14 @@
 """Which failed jobs each target depends on, from the Snakemake run that just ended.
 
 Called in the main snakemake process by the workflow's ``onsuccess``/``onerror`` handlers. Each target's
-report job (rule ``report_target``, wildcard ``target``) is the anchor: every job upstream of it in the DAG
-(``dag.dependencies`` walked breadth-first) that is in the scheduler's failed set failed for that target,
-whatever the job's own wildcards or paths are (content-keyed MSA, template and feature jobs name no
-target). Upstream jobs that did not run in this run but whose log ends in an error failed in an earlier
-run and have not run since; they are reported as such.
+report job (rule ``report_target``, or ``report_complex`` for a complex; wildcard ``target``) is the anchor:
+every job upstream of it in the DAG (``dag.dependencies`` walked breadth-first) that is in the scheduler's
+failed set failed for that target, whatever the job's own wildcards or paths are (content-keyed MSA, template
+and feature jobs name no target). Upstream jobs that did not run in this run but whose log ends in an error
+failed in an earlier run and have not run since; they are reported as such.
 
-:func:`write_batch_summary` is the handlers' whole work: the summary of every input record with its status.
+:func:`write_batch_summary` is the handlers' whole work: the summary of every input record with its status,
+and a pulldown screen's table and heat map (its failed or unfinished pairs listed as ``incomplete``).
 
 This reads Snakemake's ``workflow.dag`` and ``workflow.scheduler.failed`` (snakemake 9, pinned in
 pyproject.toml); it runs only inside the handlers.
@@ -16,9 +17,11 @@ pyproject.toml); it runs only inside the handlers.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Iterable
 
 from snakefold.common.fasta import Batch
+from snakefold.report.pulldown import write_pulldown
 from snakefold.report.summary import (
     BatchTarget,
     JobFailure,
@@ -30,7 +33,8 @@ from snakefold.report.summary import (
     write_summary,
 )
 
-ANCHOR_RULE = "report_target"
+#: The report jobs of a target and of a complex: a target's failures are the failed jobs they depend on.
+ANCHOR_RULES = ("report_target", "report_complex")
 BATCH_RULE = "summary"
 
 
@@ -47,7 +51,7 @@ def failures_by_target(workflow: Any, snakemake_logs: Iterable[str] = ()) -> dic
     failed = set(getattr(scheduler, "failed", ()) or ())
     outcome: dict[str, list[JobFailure]] = {}
     for anchor in dag.jobs:
-        if anchor.rule.name != ANCHOR_RULE:
+        if anchor.rule.name not in ANCHOR_RULES:
             continue
         target = anchor.wildcards["target"]
         now, earlier = [], []
@@ -77,9 +81,13 @@ def write_batch_summary(workflow: Any, snakemake_logs: Iterable[str], batch: Bat
         print(f"snakefold: could not read the failed jobs from Snakemake ({error!r}); failed targets are "
               "listed as incomplete in the summary", file=sys.stderr)
         failures = {}
-    targets = [BatchTarget(target.name, target.seq_key, len(target.sequence)) for target in batch.targets]
+    targets = [BatchTarget(target.name, target.seq_key, target.length) for target in batch.targets + batch.complexes]
     rejected = [RejectedRecord(problem.record_id or "", problem.path, problem.line, problem.reason)
                 for problem in batch.errors]
     rows = summarise_batch(targets, rejected, results_dir, failures)
     write_summary(tsv, rows, html)
     print(f"snakefold: {describe(rows, tsv)}", file=sys.stderr)
+    if batch.pulldown:
+        pairs = [(name, bait, prey) for name, (bait, prey) in batch.pulldown.items()]
+        directory = Path(tsv).parent
+        write_pulldown(results_dir, pairs, directory / "pulldown.tsv", directory / "pulldown.png")

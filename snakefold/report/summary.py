@@ -6,10 +6,12 @@ instead of depending on it, and is told which jobs failed for which target:
 
 - a target named in ``failures`` is ``failed``, with the first failed job's error (the error its log ends
   with: a ``snakefold <command>: ...`` message or a Python exception) and that log's path;
-- otherwise a target whose ``{RESULTS}/<target>/ranking.json`` (the report stage writes it) exists
-  for the target's current sequence is ``ok``, with its best model's scores; when its files no longer match
-  the ``SHA256SUMS`` the report wrote last (or that file is absent or malformed), its ``error`` column says so
-  and points at ``snakefold verify`` (:mod:`snakefold.common.checksums`); its status stays ``ok``;
+- otherwise a target whose ``{RESULTS}/<target>/ranking.json`` (the report stage writes it) exists for the
+  target's current sequence is ``ok``, with its best model's scores (for a complex also ipTM, the ranking
+  confidence 0.8 ipTM + 0.2 pTM and the residue contacts across its chains, ``interface_contacts``); when its
+  files no longer match the ``SHA256SUMS`` the report wrote last (or that file is absent or malformed), its
+  ``error`` column says so and points at ``snakefold verify`` (:mod:`snakefold.common.checksums`); its status
+  stays ``ok``;
 - a record rejected at intake is ``rejected``, with the reason and ``file:line``;
 - anything else is ``incomplete`` (the run stopped first, or the target's jobs were not requested).
 
@@ -34,8 +36,8 @@ from snakefold.common.atomic import atomic_write_text
 from snakefold.common.checksums import SUMS_NAME, verify_directory
 from snakefold.common.errors import SnakefoldError
 
-COLUMNS = ("target", "length", "msa_depth", "best_model", "mean_plddt", "ptm", "relaxed", "status", "error",
-           "log", "note")
+COLUMNS = ("target", "length", "msa_depth", "best_model", "mean_plddt", "ptm", "iptm", "ranking_confidence",
+           "interface_contacts", "relaxed", "status", "error", "log", "note")
 STATUSES = ("ok", "failed", "rejected", "incomplete")
 #: The command line's error line: 'snakefold <command>: <message>'.
 CLI_ERROR = re.compile(r"^snakefold [a-z][a-z0-9-]*: \S")
@@ -166,6 +168,9 @@ def summarise_batch(targets: Sequence[BatchTarget], rejected: Sequence[RejectedR
             row.update(status="ok", length=ranking["length"], msa_depth=ranking["msa_depth"],
                        best_model=best["model"], mean_plddt=f"{best['mean_plddt']:.2f}",
                        ptm="" if best["ptm"] is None else f"{best['ptm']:.3f}",
+                       ranking_confidence=f"{best['ranking_confidence']:.3f}",
+                       **({"iptm": f"{best['iptm']:.3f}", "interface_contacts": ranking["interface_contacts"]}
+                          if "iptm" in best else {}),
                        relaxed="yes" if best["relaxed"] else "no",
                        note="; ".join(filter(None, [ranking["warning"], best.get("relaxation_failure")])),
                        error=checksum_problem(results_dir / target.name, results_dir))

@@ -1,11 +1,14 @@
-"""Predict: every model run (preset x seed) of each distinct sequence, then their ranking.
+"""Predict: every model run (preset x seed) of each distinct sequence or complex, then their ranking.
 
     predict   one job per sequence {seq} and model run <preset>_seed<seed> (snakefold predict): from the raw
               features, {work}/{seq}/predictions/<model>/unrelaxed.pdb, scores.json and outputs.npz
     rank      one job per sequence (snakefold rank): {work}/{seq}/ranking.json, best first by model.rank_by
 
 Model runs: every preset of model.presets with the seeds random_seed .. random_seed + num_seeds - 1
-(snakefold/plan/model.py). The parameter files are checked when the DAG first needs a prediction, still
+(snakefold/plan/model.py). A complex ({seq} its key: its work directory) runs model.multimer_presets on its
+merged features, num_seeds predictions per preset seeded as AlphaFold2's run_alphafold.py seeds them, with
+model.multimer_num_recycle recycles at most (early stop at model.multimer_recycle_early_stop_tolerance),
+and is ranked by 0.8 ipTM + 0.2 pTM. The parameter files are checked when the DAG first needs a prediction, still
 before any job runs: the file of every preset must be present and intact in model.params_dir (null: where
 `snakemake download` installs them). A run that predicts nothing (intake, MSAs, templates or features
 alone, say while the parameters are still downloading) needs no parameters.
@@ -84,8 +87,8 @@ rule predict:
         **stage_resources(config, "predict", length=PLAN.sequence_length),
     params:
         out_dir=PLAN.layout.prediction_dir("{seq}", "{preset}_seed{seed}"),
-        num_recycle=config["model"]["num_recycle"],
-        tolerance=config["model"]["recycle_early_stop_tolerance"],
+        num_recycle=PLAN.num_recycle,
+        tolerance=PLAN.recycle_tolerance,
         buckets=PLAN.length_buckets,
         cache=PLAN.compilation_cache,
         precision="--bfloat16" if config["model"]["bfloat16"] else "",
@@ -113,6 +116,6 @@ rule rank:
         mem_mb=1000,
         runtime=5,
     params:
-        metric=config["model"]["rank_by"],
+        metric=PLAN.rank_metric,
     shell:
         "snakefold rank --metric {params.metric} --out {output:q} {input:q} > {log:q} 2>&1"

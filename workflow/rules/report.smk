@@ -46,6 +46,8 @@ rule report_target:
         ],
     log:
         PLAN.layout.log("report", "{target}"),
+    wildcard_constraints:
+        target=PLAN.single_target_wildcard(),
     conda:
         "../../envs/report.yaml"
     threads: stage_threads(config, "report")

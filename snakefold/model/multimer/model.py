@@ -169,6 +169,38 @@ def jitted_apply(config: MultimerConfig):
     return jax.jit(forward(config).apply)
 
 
+def compile_iteration(config: MultimerConfig, params: hk.Params, batch: Mapping[str, np.ndarray]):
+    """One iteration compiled for ``batch``'s shapes (through JAX's persistent compilation cache when it is on):
+    ``compiled(params, None, batch, prev, key) -> (result, new_prev)``."""
+    prev = initial_prev(config, batch["aatype"].shape[0])
+    return jitted_apply(config).lower(params, None, batch, prev, jax.random.PRNGKey(0)).compile()
+
+
+def recycle(compiled, config: MultimerConfig, params: hk.Params, batch: Mapping[str, np.ndarray], seed: int,
+            num_recycle: int, early_stop_tolerance: float) -> dict:
+    """Up to ``num_recycle`` recycles with ``compiled`` (:func:`compile_iteration`) and the final iteration, with
+    the keys of the module docstring; the result as NumPy arrays with its confidences and ``num_recycles``."""
+    prev = initial_prev(config, batch["aatype"].shape[0])
+    key = jax.random.split(jax.random.PRNGKey(seed), 2)[1]
+    num_recycles = 0
+    for iteration in range(num_recycle):
+        if config.resample_msa_in_recycling:
+            key, iteration_key = jax.random.split(key, 2)
+        else:
+            iteration_key = key
+        _, new_prev = compiled(params, None, batch, prev, iteration_key)
+        change = ca_distance_change(prev["prev_pos"], new_prev["prev_pos"], batch["seq_mask"])
+        prev = new_prev
+        num_recycles = iteration + 1
+        if not (num_recycles < num_recycle and float(change) > early_stop_tolerance):
+            break
+    result, _ = compiled(params, None, batch, prev, key)
+    result = jax.tree_util.tree_map(np.asarray, result)
+    result.update(multimer_confidences(result, batch))
+    result["num_recycles"] = np.asarray(num_recycles, np.int32)
+    return result
+
+
 def run_multimer(config: MultimerConfig, params: hk.Params, features: Mapping[str, np.ndarray], seed: int,
                  num_recycle: int | None = None, early_stop_tolerance: float | None = None,
                  timings: dict[str, float] | None = None) -> dict:
@@ -180,31 +212,13 @@ def run_multimer(config: MultimerConfig, params: hk.Params, features: Mapping[st
     num_recycle = config.num_recycle if num_recycle is None else num_recycle
     tolerance = config.recycle_early_stop_tolerance if early_stop_tolerance is None else early_stop_tolerance
     batch = model_inputs(features)
-    apply = jitted_apply(config)
     params = jax.device_put(params)
-    prev = initial_prev(config, batch["aatype"].shape[0])
-    key = jax.random.split(jax.random.PRNGKey(seed), 2)[1]
     compiling = time.perf_counter()
-    compiled = apply.lower(params, None, batch, prev, key).compile()
+    compiled = compile_iteration(config, params, batch)
     predicting = time.perf_counter()
-    num_recycles = 0
-    for iteration in range(num_recycle):
-        if config.resample_msa_in_recycling:
-            key, iteration_key = jax.random.split(key, 2)
-        else:
-            iteration_key = key
-        _, new_prev = compiled(params, None, batch, prev, iteration_key)
-        change = ca_distance_change(prev["prev_pos"], new_prev["prev_pos"], batch["seq_mask"])
-        prev = new_prev
-        num_recycles = iteration + 1
-        if not (num_recycles < num_recycle and float(change) > tolerance):
-            break
-    result, _ = compiled(params, None, batch, prev, key)
-    result = jax.tree_util.tree_map(np.asarray, result)
+    result = recycle(compiled, config, params, batch, seed, num_recycle, tolerance)
     if timings is not None:
         timings.update(compile_s=predicting - compiling, predict_s=time.perf_counter() - predicting)
-    result.update(multimer_confidences(result, batch))
-    result["num_recycles"] = np.asarray(num_recycles, np.int32)
     return result
 
 

@@ -120,3 +120,12 @@ def small_multimer_config(preset: str = "model_1_multimer_v3", *, num_msa: int =
                                              position_scale=full.structure_module.position_scale),
         heads=dataclasses.replace(full.heads, predicted_lddt=small.heads.predicted_lddt),
         global_config=small.global_config, num_msa=num_msa, num_extra_msa=num_extra_msa, num_recycle=1)
+
+
+def multimer_architecture_config(preset: str, architecture: str) -> MultimerConfig:
+    """``preset`` built as ``full`` (the published network) or ``small`` (:func:`small_multimer_config`)."""
+    if architecture == "full":
+        return multimer_config(preset)
+    if architecture == "small":
+        return small_multimer_config(preset)
+    raise SnakefoldError(f"unknown architecture {architecture!r}: choose one of full, small")
