@@ -18,6 +18,8 @@ import pytest
 from snakefold.common.fasta import sequence_key
 from snakefold.report.summary import read_summary
 from tests.cluster.pipeline import (
+    COMPLEX,
+    COMPLEX_MODEL_NAME,
     DEMO_BATCH,
     MODEL_NAME,
     TARGETS,
@@ -126,13 +128,16 @@ def baseline(tiny, tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     counts = job_counts(result.stdout + result.stderr)
     # Two distinct sequences (ubiquitin is in the batch twice), each searched, featurised, predicted,
-    # ranked and relaxed once; a report per target.
-    assert [counts[rule] for rule in ("msa_uniref90", "features", "predict", "rank", "relax", "report_target")] == [
-        2, 2, 2, 2, 2, 3]
+    # ranked and relaxed once; a report per target. The homodimer's chains are ubiquitin's (no search of
+    # its own); its merged features, prediction, ranking, relaxation and report are one job each.
+    assert [counts.get(rule) for rule in ("msa_uniref90", "features", "complex_features", "predict", "rank", "relax",
+                                          "report_target", "report_complex")] == [2, 2, 1, 3, 3, 3, 3, 1]
     # A reference worth comparing with: real MSAs, and ranked models that are the relaxed predictions.
     rows = {row["target"]: row for row in read_summary(workdir / "results" / "summary.tsv")}
     assert list(rows) == TARGETS
-    assert {(row["status"], row["best_model"], row["relaxed"]) for row in rows.values()} == {("ok", MODEL_NAME, "yes")}
+    assert {(row["status"], row["best_model"], row["relaxed"]) for row in rows.values()} == {
+        ("ok", MODEL_NAME, "yes"), ("ok", COMPLEX_MODEL_NAME, "yes")}
+    assert rows[COMPLEX]["best_model"] == COMPLEX_MODEL_NAME and rows[COMPLEX]["iptm"]
     assert min(int(row["msa_depth"]) for row in rows.values()) > 5
     ranked = ranked_outputs(workdir / "results", "ubiquitin")["structures"]["ranked_0.pdb"]
     unrelaxed = pdb_atoms(workdir / "results" / "_work" / sequence_key(UBIQUITIN) / "predictions" / MODEL_NAME

@@ -4,7 +4,9 @@ Every stage runs for real, only on small data: a jackhmmer search (one search, n
 FASTA database that ``snakefold build-db`` makes from sequences written here (homologs of ubiquitin and
 protein G from tests/data/conftest.py, of villin, and random decoys), features, predictions with small
 random parameters of one preset (model_3, no recycling, one length bucket), ranking, OpenMM relaxation of
-the best model with a capped minimiser, and the report. All runs of a test session share one JAX
+the best model with a capped minimiser, and the report; the batch's complex, a ubiquitin homodimer, has its
+chains' searches shared with ubiquitin's and goes through AlphaFold-Multimer v3's miniature (its parity
+fixtures' random parameters, no recycling), relaxation and report_complex. All runs of a test session share one JAX
 compilation cache, so the model is compiled once.
 
 :func:`ranked_outputs` reads what a target's results directory says about its predictions (ranking.json,
@@ -26,7 +28,7 @@ from snakefold.report.summary import read_summary
 from tests.cluster.interrupt import job_records
 from tests.conftest import REPO_ROOT
 from tests.data.conftest import AMINO_ACIDS, PROTEIN_G, UBIQUITIN, build_db, mutated, write_families
-from tests.predict.params import write_small_params
+from tests.predict.params import MULTIMER_FIXTURE_PRESET, write_small_multimer_params, write_small_params
 from tests.workflow.conftest import run_snakemake, write_config
 
 VILLIN = "MLSDEDFKAVFGMTRSAFANLPLWKQQNLKKEKGLF"
@@ -40,8 +42,13 @@ LENGTH_BUCKET = 80
 DECOYS = 15000
 JACKHMMER_FLAGS = {"max": True, "F1": None, "F2": None, "F3": None}
 LOCAL_PROFILE = REPO_ROOT / "workflow" / "profiles" / "local"
-#: The demo's batch without villin: two distinct sequences, ubiquitin under two names (computed once).
-DEMO_BATCH = (("protein_G_B1", PROTEIN_G), ("ubiquitin", UBIQUITIN), ("ubiquitin_again", UBIQUITIN))
+#: The complex of the batch and its model run.
+COMPLEX = "ubiquitin_dimer"
+COMPLEX_MODEL_NAME = f"{MULTIMER_FIXTURE_PRESET}_seed0"
+#: The demo's batch without villin: two distinct sequences, ubiquitin under two names (computed once), and a
+#: homodimer of ubiquitin (a ':' record).
+DEMO_BATCH = (("protein_G_B1", PROTEIN_G), ("ubiquitin", UBIQUITIN), ("ubiquitin_again", UBIQUITIN),
+              (COMPLEX, f"{UBIQUITIN}:{UBIQUITIN}"))
 TARGETS = [name for name, _ in DEMO_BATCH]
 
 
@@ -79,7 +86,7 @@ def make_tiny_pipeline(root: Path) -> TinyPipeline:
     append_records(source, DECOYS)
     database = root / "uniref90" / "tiny.fasta"
     build_db("--format", "fasta", "--input", str(source), "--output", str(database))
-    params_dir = write_small_params(root / "params", presets=(PRESET,))
+    params_dir = write_small_multimer_params(write_small_params(root / "params", presets=(PRESET,)))
     return TinyPipeline(database, params_dir, root / "jax")
 
 
@@ -100,6 +107,7 @@ def pipeline_config(tiny: TinyPipeline, inputs: list[str], cache_dir: str | Path
         "databases": {"preset": "custom",
                       "custom": [{"name": "uniref90", "tool": "jackhmmer", "databases": [str(tiny.database)]}]},
         "model": {"presets": [PRESET], "num_seeds": 1, "num_recycle": 0, "params_dir": str(tiny.params_dir),
+                  "multimer_presets": [MULTIMER_FIXTURE_PRESET], "multimer_num_recycle": 0,
                   "length_buckets": [LENGTH_BUCKET], "compilation_cache_dir": str(tiny.compilation_cache)},
         "relax": {"mode": "best", "platform": "CPU", "max_iterations": 50, "max_outer_iterations": 0},
         # One thread per job: two jobs run side by side on two cores, as on two cluster CPUs; and a

@@ -1,13 +1,15 @@
-"""kill -9 at random moments of a run, ten times, over the MSA, predict, relax and report stages.
+"""kill -9 at random moments of a run, ten times, over the MSA, predict, relax and report stages of a single
+chain and the prediction of a complex.
 
 Each trial starts from a copy of the uninterrupted run of the demo-like batch (the ``baseline`` of
-tests/cluster/conftest.py) without protein G's results, and makes protein G's chain of jobs run again from
-one stage on (``--forcerun`` of that stage's file), as a run that has reached that stage does. Once the stage's job has started, the trial waits a random time of
-up to the job's duration in the baseline (so the kill lands inside the job, as it writes, or just after
-it, while Snakemake records it and starts the next), then kills snakemake and its jobs (the whole process
-group, ``kill -9``). It resumes with the README's commands (``--unlock``, then the command again) and must
-end as an uninterrupted run: every target's SHA256SUMS (timings aside) equal to the baseline's, no job
-that had finished before the kill run again, no process, incomplete marker or temporary file left.
+tests/cluster/conftest.py) without protein G's results (the complex's for its trial), and makes protein G's
+(the complex's) chain of jobs run again from one stage on (``--forcerun`` of that stage's file), as a run that
+has reached that stage does. Once the stage's job has started, the trial waits a random time of up to the
+job's duration in the baseline (so the kill lands inside the job, as it writes, or just after it, while
+Snakemake records it and starts the next), then kills snakemake and its jobs (the whole process group, ``kill
+-9``). It resumes with the README's commands (``--unlock``, then the command again) and must end as an
+uninterrupted run: every target's SHA256SUMS (timings aside) equal to the baseline's, no job that had finished
+before the kill run again, no process, incomplete marker or temporary file left.
 
 The random delays come from ``SNAKEFOLD_KILL_SEED`` when set, else from the clock; the seed is in every
 failure message, so a failing trial can be run again as it was.
@@ -34,6 +36,8 @@ from tests.cluster.interrupt import (
     wait_for_started_output,
 )
 from tests.cluster.pipeline import (
+    COMPLEX,
+    COMPLEX_MODEL_NAME,
     MODEL_NAME,
     PROTEIN_G,
     TARGETS,
@@ -43,6 +47,7 @@ from tests.cluster.pipeline import (
     processes_in,
 )
 from tests.cluster.test_damage import cache_entry, copy_run
+from tests.data.conftest import UBIQUITIN
 from tests.workflow.conftest import run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -53,8 +58,12 @@ STAGES = {
     "predict": lambda workdir: f"results/_work/{sequence_key(PROTEIN_G)}/predictions/{MODEL_NAME}/unrelaxed.pdb",
     "relax": lambda workdir: f"results/_work/{sequence_key(PROTEIN_G)}/relaxed/rank_0.pdb",
     "report": lambda workdir: "results/protein_G_B1/ranking.json",
+    "complex_predict": lambda workdir: (f"results/_work/{sequence_key(f'{UBIQUITIN}:{UBIQUITIN}')}/predictions/"
+                                        f"{COMPLEX_MODEL_NAME}/unrelaxed.pdb"),
 }
-TRIALS = ("msa", "predict", "relax", "report", "msa", "predict", "relax", "report", "predict", "relax")
+#: The target whose results each stage's trial removes and makes again.
+TRIAL_TARGETS = {"complex_predict": COMPLEX}
+TRIALS = ("msa", "predict", "relax", "report", "msa", "predict", "relax", "report", "complex_predict", "relax")
 
 
 def job_durations(workdir: Path) -> dict[str, float]:
@@ -72,7 +81,7 @@ def test_killed_at_a_random_moment_then_resumed_ends_as_an_uninterrupted_run(tin
     stage = TRIALS[trial]
     rng = random.Random(seed * 100 + trial)
     workdir = copy_run(baseline, tmp_path / "run")
-    shutil.rmtree(workdir / "results" / "protein_G_B1")
+    shutil.rmtree(workdir / "results" / TRIAL_TARGETS.get(stage, "protein_G_B1"))
     if stage == "msa":  # a run searching has no features yet (else the finished features need no search)
         features = cache_entry(workdir, "features", PROTEIN_G)
         for path in (features, features.with_name(features.name + ".manifest.json")):

@@ -13,9 +13,12 @@ from pathlib import Path
 from snakefold.model.param_sets import params_path, write_random_params_record
 from snakefold.model.params import flat_to_haiku, save_params
 from tests.model.test_parity_fixture import load_fixture
+from tests.multimer.test_parity_fixture import load_fixture as load_multimer_fixture
 
 #: Presets with a parity fixture: one with templates and the PAE head, one with neither.
 FIXTURE_PRESETS = ("model_1_ptm", "model_3")
+#: The multimer preset whose miniature has parity fixtures (tests/multimer/fixtures).
+MULTIMER_FIXTURE_PRESET = "model_1_multimer_v3"
 FIXTURE_SEED = 0  # make_fixture.py's default --seed
 
 
@@ -27,4 +30,16 @@ def write_small_params(directory: Path, presets=FIXTURE_PRESETS) -> Path:
         write_random_params_record(path, {
             "made_by": "tests/model/fixtures/make_fixture.py (the reference implementation's initialisation)",
             "preset": preset, "architecture": "small", "seed": FIXTURE_SEED, "zero_init": False, "untrained": True})
+    return directory
+
+
+def write_small_multimer_params(directory: Path) -> Path:
+    """``directory`` holding params_model_1_multimer_v3.npz of the multimer miniature (the parameters of the
+    multimer parity fixtures: the official implementation's random initialisation) and its record."""
+    path = params_path(directory, MULTIMER_FIXTURE_PRESET)
+    save_params(path, flat_to_haiku(load_multimer_fixture("heterodimer")["params"]))
+    write_random_params_record(path, {
+        "made_by": "tests/multimer/fixtures/make_fixture.py (the reference implementation's initialisation)",
+        "preset": MULTIMER_FIXTURE_PRESET, "architecture": "small", "seed": FIXTURE_SEED, "zero_init": False,
+        "untrained": True})
     return directory

@@ -21,30 +21,24 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import sequence_key
 from snakefold.common.protein import from_structure_file, to_pdb
 from snakefold.metrics.dockq import dockq_command
-from snakefold.model.param_sets import random_params_record, write_random_params_record
-from snakefold.model.params import flat_to_haiku, save_params
 from snakefold.report.documents import problems as schema_problems
 from snakefold.report.interfaces import COLUMNS as INTERFACE_COLUMNS
 from snakefold.report.pulldown import COLUMNS as PULLDOWN_COLUMNS
 from tests.data.conftest import AMINO_ACIDS, PROTEIN_G, UBIQUITIN
 from tests.data.test_complex_searches import complex_config, write_uniprot
-from tests.multimer.test_parity_fixture import load_fixture
+from tests.predict.params import MULTIMER_FIXTURE_PRESET, write_small_multimer_params
 from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-PRESET = "model_1_multimer_v3"
+PRESET = MULTIMER_FIXTURE_PRESET
 MODEL = f"{PRESET}_seed0"
 
 
 @pytest.fixture(scope="module")
 def multimer_params(tmp_path_factory) -> Path:
     """Random parameters of the multimer miniature (those of the stored parity fixture), with their record."""
-    directory = tmp_path_factory.mktemp("params")
-    path = directory / f"params_{PRESET}.npz"
-    save_params(path, flat_to_haiku(load_fixture("heterodimer")["params"]))
-    write_random_params_record(path, random_params_record(PRESET, "small", seed=0, zero_init=False))
-    return directory
+    return write_small_multimer_params(tmp_path_factory.mktemp("params"))
 
 
 def screen_config(workdir: Path, params: Path, records: dict[str, str], **changes) -> Path:
