@@ -5,7 +5,10 @@
 
 For each length L the full-size preset is compiled for the worst-case shapes (every MSA row real: 508 or
 512 clusters and 5,120 or 1,024 extra-MSA rows; four templates for the template presets; L residues, no
-residue padding), from abstract arrays, so that nothing is allocated. XLA's ``memory_analysis()`` of the
+residue padding), from abstract arrays, so that nothing is allocated. An AlphaFold-Multimer preset
+(``--preset model_1_multimer_v3``) reads the merged complex MSA and samples it inside the model: its worst
+case is an MSA of ``num_msa`` + ``num_extra_msa`` rows (508 + 2,048 for models 1-3), all real, four
+templates, one iteration with its random key. XLA's ``memory_analysis()`` of the
 compiled program gives the bytes of its arguments (parameters, features, recycled values), outputs and
 temporaries (the most its buffer assignment keeps alive at once); their sum, less what outputs alias from
 arguments, is the device memory one iteration needs. ``--fit-gb`` then searches (by halving, on multiples
@@ -33,30 +36,42 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from snakefold.model.model import example_batch, initial_prev, jitted_apply  # noqa: E402
-from snakefold.model.params import flat_to_haiku, param_shapes  # noqa: E402
-from snakefold.model.presets import model_config  # noqa: E402
+from snakefold.model import model as monomer
+from snakefold.model.multimer import model as multimer
+from snakefold.model.multimer.presets import MultimerConfig, multimer_config
+from snakefold.model.param_sets import MULTIMER_PRESETS
+from snakefold.model.params import flat_to_haiku, param_shapes
+from snakefold.model.presets import model_config
 
 GIB = 2 ** 30
 
 
 def configure(preset: str, chunk_budget_mb: float | None, bfloat16: bool):
-    config = model_config(preset)
+    config = multimer_config(preset) if preset in MULTIMER_PRESETS else model_config(preset)
     return config.replace(global_config=dataclasses.replace(
         config.global_config, chunk_budget_mb=chunk_budget_mb, bfloat16=bfloat16))
 
 
 def analyse(config, num_res: int) -> dict:
     """Compile one iteration of ``config`` for ``num_res`` residues at full MSA depth; its memory in GiB."""
-    features = config.features
-    batch = example_batch(config, num_res=num_res, num_clusters=features.num_msa_clusters,
-                          num_extra=features.max_extra_msa)
     abstract = lambda tree: jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+    if isinstance(config, MultimerConfig):
+        batch = multimer.example_batch(config, num_res=num_res, num_seq=config.num_msa + config.num_extra_msa)
+        shapes = multimer.multimer_param_shapes(config)
+        inputs = (abstract(batch), abstract(multimer.initial_prev(config, num_res)),
+                  jax.ShapeDtypeStruct((2,), jnp.uint32))
+        apply = multimer.jitted_apply(config)
+    else:
+        features = config.features
+        batch = monomer.example_batch(config, num_res=num_res, num_clusters=features.num_msa_clusters,
+                                      num_extra=features.max_extra_msa)
+        shapes = param_shapes(config)
+        inputs = (abstract(batch), abstract(monomer.initial_prev(config, num_res)))
+        apply = monomer.jitted_apply(config)
     params = jax.tree_util.tree_map(lambda shape: jax.ShapeDtypeStruct(shape, jnp.float32),
-                                    flat_to_haiku(param_shapes(config)), is_leaf=lambda x: isinstance(x, tuple))
+                                    flat_to_haiku(shapes), is_leaf=lambda x: isinstance(x, tuple))
     start = time.perf_counter()
-    compiled = jitted_apply(config).lower(params, None, abstract(batch),
-                                          abstract(initial_prev(config, num_res))).compile()
+    compiled = apply.lower(params, None, *inputs).compile()
     compile_s = time.perf_counter() - start
     memory = compiled.memory_analysis()
     sizes = {
