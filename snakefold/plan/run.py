@@ -501,11 +501,15 @@ class Plan:
                 + self.pulldown_outputs())
 
     def completed_targets(self, wildcards=None) -> list[str]:
-        """The outputs of every target whose outputs are all there (what `snakemake completed --report` shows)."""
+        """The outputs of every target whose outputs are all there, and a screen's table and heat map once every
+        pair is (what `snakemake completed --report` shows)."""
         self.stop_on_problems()
         names = [*self.targets, *self.complexes]
         complete = [name for name in names if all(Path(path).exists() for path in self.report_files(name))]
-        return [path for name in complete for path in self.report_files(name)]
+        screen = self.pulldown_outputs()
+        screen_done = {target.name for target in self.pulldown_pairs} <= set(complete) and all(
+            Path(path).exists() for path in screen)
+        return [path for name in complete for path in self.report_files(name)] + (screen if screen_done else [])
 
     # ------------------------------------------------------------------------------------------- pulldown
     @property

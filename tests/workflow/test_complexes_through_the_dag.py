@@ -24,6 +24,7 @@ from snakefold.metrics.dockq import dockq_command
 from snakefold.report.documents import problems as schema_problems
 from snakefold.report.interfaces import COLUMNS as INTERFACE_COLUMNS
 from snakefold.report.pulldown import COLUMNS as PULLDOWN_COLUMNS
+from tests.conftest import REPO_ROOT
 from tests.data.conftest import AMINO_ACIDS, PROTEIN_G, UBIQUITIN
 from tests.data.test_complex_searches import complex_config, write_uniprot
 from tests.predict.params import MULTIMER_FIXTURE_PRESET, write_small_multimer_params
@@ -65,27 +66,28 @@ def _json(path: Path):
     return json.loads(path.read_text())
 
 
-def test_a_complex_gets_every_output_with_its_chains(heterodimer):
-    results, run = heterodimer
-    counts = job_counts(run.stdout + run.stderr)
-    assert {rule: counts.get(rule) for rule in ("complex_features", "predict", "rank", "relax", "report_complex")} \
-        == dict.fromkeys(("complex_features", "predict", "rank", "relax", "report_complex"), 1), counts
-    out = results / "ub_g"
+def assert_complex_outputs(results: Path, name: str, lengths: list[int], model: str) -> dict:
+    """Every file of a heterodimer's results directory read by its reader and checked against the others;
+    returns its ranking.json."""
+    out, total = results / name, sum(lengths)
     ranking = _json(out / "ranking.json")
     assert schema_problems("ranking", ranking) == []
-    assert ranking["metric"] == "iptm+ptm" and ranking["order"] == [MODEL]
-    assert [(chain["chain_id"], chain["length"]) for chain in ranking["chains"]] == [("A", 76), ("B", 56)]
+    assert ranking["metric"] == "iptm+ptm" and ranking["order"][0] == model
+    assert [(chain["chain_id"], chain["length"]) for chain in ranking["chains"]] == [("A", lengths[0]),
+                                                                                     ("B", lengths[1])]
     best = ranking["models"][0]
     assert 0 <= best["iptm"] <= 1 and best["relaxed"] is True
     assert best["ranking_confidence"] == pytest.approx(0.8 * best["iptm"] + 0.2 * best["ptm"], abs=1e-6)
     assert np.array(best["chain_pair_iptm"]).shape == (2, 2)
     assert best["chain_pair_iptm"][0][1] == pytest.approx(best["iptm"], abs=1e-5)  # two chains: one interface
-    plddt = np.array(_json(out / f"confidence_{MODEL}.json")["confidenceScore"])
+    confidence = _json(out / f"confidence_{model}.json")
+    assert schema_problems("confidence", confidence) == []
+    plddt = np.array(confidence["confidenceScore"])
     assert [chain["mean_plddt"] for chain in best["chains"]] == pytest.approx(
-        [plddt[:76].mean(), plddt[76:].mean()], abs=0.01)
+        [plddt[:lengths[0]].mean(), plddt[lengths[0]:].mean()], abs=0.01)
 
-    pae = _json(out / f"pae_{MODEL}.json")
-    assert schema_problems("pae", pae) == [] and np.array(pae[0]["predicted_aligned_error"]).shape == (132, 132)
+    pae = _json(out / f"pae_{model}.json")
+    assert schema_problems("pae", pae) == [] and np.array(pae[0]["predicted_aligned_error"]).shape == (total, total)
 
     pdb_text = (out / "ranked_0.pdb").read_text()
     assert [line[21] for line in pdb_text.splitlines() if line.startswith("TER")] == ["A", "B"]
@@ -93,7 +95,7 @@ def test_a_complex_gets_every_output_with_its_chains(heterodimer):
                       MMCIFParser(QUIET=True).get_structure("cif", str(out / "ranked_0.cif"))):
         chains = list(structure[0])
         assert [chain.id for chain in chains] == ["A", "B"]
-        assert [len(list(chain.get_residues())) for chain in chains] == [76, 56]
+        assert [len(list(chain.get_residues())) for chain in chains] == lengths
         residues = [residue for chain in chains for residue in chain]
         assert all({round(atom.get_bfactor(), 2) for atom in residue} == {round(float(value), 2)}
                    for residue, value in zip(residues, plddt))
@@ -110,12 +112,31 @@ def test_a_complex_gets_every_output_with_its_chains(heterodimer):
         assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200 and image.std() > 0.01, figure
 
     with open(results / "summary.tsv", newline="") as handle:
-        (row,) = list(csv.DictReader(handle, delimiter="\t"))
-    assert (row["target"], row["status"], row["best_model"]) == ("ub_g", "ok", MODEL)
+        row = next(row for row in csv.DictReader(handle, delimiter="\t") if row["target"] == name)
+    assert (row["status"], row["best_model"]) == ("ok", model)
     assert float(row["iptm"]) == pytest.approx(best["iptm"], abs=1e-3)
     assert int(row["interface_contacts"]) == ranking["interface_contacts"]
+    return ranking
+
+
+def test_a_complex_gets_every_output_with_its_chains(heterodimer):
+    results, run = heterodimer
+    counts = job_counts(run.stdout + run.stderr)
+    assert {rule: counts.get(rule) for rule in ("complex_features", "predict", "rank", "relax", "report_complex")} \
+        == dict.fromkeys(("complex_features", "predict", "rank", "relax", "report_complex"), 1), counts
+    ranking = assert_complex_outputs(results, "ub_g", [76, 56], MODEL)
+    assert ranking["order"] == [MODEL]
     relaxed = results / "_work" / sequence_key(f"{UBIQUITIN}:{PROTEIN_G}") / "relaxed" / "rank_0.pdb"
     assert [line[21] for line in relaxed.read_text().splitlines() if line.startswith("TER")] == ["A", "B"]
+
+
+def test_the_demo_complex_has_every_output():
+    """The demo's heterodimer, as `scripts/demo` (README) leaves it in results/: every file read back. The demo
+    is not part of the suite (it builds its own databases and parameters); run it first."""
+    results = REPO_ROOT / "results"
+    if not (results / "demo_dimer" / "SHA256SUMS").is_file():
+        pytest.skip("run scripts/demo first: results/demo_dimer/ is not there")
+    assert_complex_outputs(results, "demo_dimer", [36, 56], "model_1_multimer_v3_seed0")
 
 
 # ------------------------------------------------------------------------------------------ a pulldown screen
@@ -201,3 +222,12 @@ def test_regression_scores_a_complex_with_dockq_beside_lddt_and_tm(heterodimer, 
     assert verdicts["itself"]["dockq"]["passed"] and verdicts["itself"]["tm_score"]["value"] > 0.99
     assert verdicts["displaced"]["dockq"]["value"] < 0.23 and not verdicts["displaced"]["dockq"]["passed"]
     assert "REGRESSION: target ub_g: dockq of best model" in verdicts["displaced"]["dockq"]["message"]
+
+
+def test_the_snakemake_report_shows_the_screen_s_heat_map(screen):
+    workdir = screen["workdir"]
+    report = run_snakemake(workdir, "completed", "--report", "report.html", "--configfile",
+                           str(workdir / "config.yaml"))
+    assert report.returncode == 0, report.stdout + report.stderr
+    html = (workdir / "report.html").read_text(errors="replace")
+    assert "pulldown.png" in html and "pulldown.tsv" in html and "bait0__prey0" in html
