@@ -80,8 +80,9 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     # Each prediction ran in a Slurm job of its own (resources.group_small_predictions is off by default); the
     # complex's (its merged features first) may have finished, been cancelled or not have started yet.
     predictions = interrupted.pop("predict")
-    assert predictions.count("COMPLETED") >= 2 and set(predictions) <= {"COMPLETED", "CANCELLED"}, predictions
-    assert set(interrupted.pop("complex_features", [])) <= {"COMPLETED", "CANCELLED"}, interrupted
+    ended = {"COMPLETED", "COMPLETING", "CANCELLED"}  # a job that was finishing when the run was killed
+    assert predictions.count("COMPLETED") >= 2 and set(predictions) <= ended, predictions
+    assert set(interrupted.pop("complex_features", [])) <= ended, interrupted
     assert interrupted == {"intake": ["COMPLETED"], "query_fasta": ["COMPLETED"] * 2, "msa_uniref90": ["COMPLETED"] * 2,
                            "features": ["COMPLETED"] * 2}
     before, mtimes = job_records(tmp_path), finished_outputs(tmp_path)

@@ -130,7 +130,6 @@ def test_complexes_sharing_chains_search_each_chain_once_across_batches(uniprot,
     counts = job_counts(result.stdout + result.stderr)
     # three distinct chains (ubiquitin also a single-chain target): one search of each per search name
     assert (counts["query_fasta"], counts["msa_tiny"], counts["msa_uniprot"]) == (3, 3, 3), counts
-    assert "3 complex(es) in the batch (X, Y, Z)" in result.stderr
     assert len(list((tmp_path / "cache" / "msa" / "uniprot").glob("*.sto"))) == 3
 
     (tmp_path / "second.fasta").write_text(f">W\n{HBA}:{LYSOZYME}\n")

@@ -1,6 +1,7 @@
-"""Complexes and a pulldown screen through the whole DAG with the real snakemake: real jackhmmer searches on a
-UniProt-style database built here, pairing and merging, the multimer model (miniature architecture, random
-parameters), ranking, OpenMM relaxation and the report; every output file read back by its reader."""
+"""A heterodimer and a pulldown screen through the whole DAG with the real snakemake, in one batch: real
+jackhmmer searches on a UniProt-style database built here, pairing and merging, the multimer model (miniature
+architecture, random parameters), ranking and the report; every output file read back by its reader. (The
+relaxation of a complex through the DAG is in the cluster tests' batch, tests/cluster/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from matplotlib.image import imread
 
 from snakefold.cli import main as snakefold_main
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import sequence_key
 from snakefold.common.protein import from_structure_file, to_pdb
 from snakefold.metrics.dockq import dockq_command
 from snakefold.report.documents import problems as schema_problems
@@ -52,23 +52,16 @@ def screen_config(workdir: Path, params: Path, records: dict[str, str], **change
     return write_config(workdir, settings)
 
 
-# ------------------------------------------------------------------------------------------- a heterodimer
-@pytest.fixture(scope="module")
-def heterodimer(tmp_path_factory, multimer_params):
-    workdir = tmp_path_factory.mktemp("heterodimer")
-    # relaxation capped as in the demo: structures from random parameters are far from physical
-    config = screen_config(workdir, multimer_params, {"ub_g": f"{UBIQUITIN}:{PROTEIN_G}"},
-                           relax={"mode": "best", "max_iterations": 250, "max_outer_iterations": 1})
-    run = run_snakemake(workdir, "--cores", "2", "--configfile", str(config))
-    assert run.returncode == 0, run.stdout + run.stderr
-    return workdir / "results", run
+#: A heterodimer whose chains have homologues in the UniProt-style database (their species pair MSA rows), cut to
+#: the screen's chain length so that every complex of the module has one total length: one compilation.
+HETERODIMER = {"ub_g": f"{UBIQUITIN[:40]}:{PROTEIN_G[:40]}"}
 
 
 def _json(path: Path):
     return json.loads(path.read_text())
 
 
-def assert_complex_outputs(results: Path, name: str, lengths: list[int], model: str) -> dict:
+def assert_complex_outputs(results: Path, name: str, lengths: list[int], model: str, relaxed: bool) -> dict:
     """Every file of a heterodimer's results directory read by its reader and checked against the others;
     returns its ranking.json."""
     out, total = results / name, sum(lengths)
@@ -78,7 +71,7 @@ def assert_complex_outputs(results: Path, name: str, lengths: list[int], model: 
     assert [(chain["chain_id"], chain["length"]) for chain in ranking["chains"]] == [("A", lengths[0]),
                                                                                      ("B", lengths[1])]
     best = ranking["models"][0]
-    assert 0 <= best["iptm"] <= 1 and best["relaxed"] is True
+    assert 0 <= best["iptm"] <= 1 and best["relaxed"] is relaxed
     assert best["ranking_confidence"] == pytest.approx(0.8 * best["iptm"] + 0.2 * best["ptm"], abs=1e-6)
     assert np.array(best["chain_pair_iptm"]).shape == (2, 2)
     assert best["chain_pair_iptm"][0][1] == pytest.approx(best["iptm"], abs=1e-5)  # two chains: one interface
@@ -121,15 +114,10 @@ def assert_complex_outputs(results: Path, name: str, lengths: list[int], model: 
     return ranking
 
 
-def test_a_complex_gets_every_output_with_its_chains(heterodimer):
-    results, run = heterodimer
-    counts = job_counts(run.stdout + run.stderr)
-    assert {rule: counts.get(rule) for rule in ("complex_features", "predict", "rank", "relax", "report_complex")} \
-        == dict.fromkeys(("complex_features", "predict", "rank", "relax", "report_complex"), 1), counts
-    ranking = assert_complex_outputs(results, "ub_g", [76, 56], MODEL)
-    assert ranking["order"] == [MODEL]
-    relaxed = results / "_work" / sequence_key(f"{UBIQUITIN}:{PROTEIN_G}") / "relaxed" / "rank_0.pdb"
-    assert [line[21] for line in relaxed.read_text().splitlines() if line.startswith("TER")] == ["A", "B"]
+def test_a_complex_gets_every_output_with_its_chains(screen):
+    results = screen["workdir"] / "results"
+    ranking = assert_complex_outputs(results, "ub_g", [40, 40], MODEL, relaxed=False)
+    assert ranking["order"] == [MODEL] and ranking["paired_msa_rows"] > 1  # rows paired by species
 
 
 def test_the_demo_complex_has_every_output():
@@ -138,7 +126,7 @@ def test_the_demo_complex_has_every_output():
     results = REPO_ROOT / "results"
     if not (results / "demo_dimer" / "SHA256SUMS").is_file():
         pytest.skip("run scripts/demo first: results/demo_dimer/ is not there")
-    assert_complex_outputs(results, "demo_dimer", [36, 56], "model_1_multimer_v3_seed0")
+    assert_complex_outputs(results, "demo_dimer", [36, 56], "model_1_multimer_v3_seed0", relaxed=True)
 
 
 # ------------------------------------------------------------------------------------------ a pulldown screen
@@ -158,7 +146,8 @@ def screen(tmp_path_factory, multimer_params):
     workdir = tmp_path_factory.mktemp("pulldown")
     _write_fasta(workdir / "baits.fasta", baits)
     _write_fasta(workdir / "preys.fasta", dict(list(preys.items())[:4]))
-    config = screen_config(workdir, multimer_params, {}, inputs=[], relax={"mode": "none"},
+    # relaxation off: the relaxation of complexes through the DAG is in the cluster tests' batch
+    config = screen_config(workdir, multimer_params, HETERODIMER, relax={"mode": "none"},
                            pulldown={"baits": [str(workdir / "baits.fasta")], "preys": [str(workdir / "preys.fasta")]})
     first = run_snakemake(workdir, "--cores", "2", "--configfile", str(config))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -172,10 +161,11 @@ def screen(tmp_path_factory, multimer_params):
 
 def test_a_pulldown_searches_each_chain_once_and_ranks_every_pair(screen):
     counts = job_counts(screen["first"].stdout + screen["first"].stderr)
+    # the screen's 7 proteins and the heterodimer's 2 chains; the screen's 12 pairs and the heterodimer
     assert {rule: counts.get(rule) for rule in ("query_fasta", "msa_tiny", "msa_uniprot", "complex_features",
                                                 "predict", "report_complex", "pulldown")} == {
-        "query_fasta": 7, "msa_tiny": 7, "msa_uniprot": 7, "complex_features": 12, "predict": 12,
-        "report_complex": 12, "pulldown": 1}, counts
+        "query_fasta": 9, "msa_tiny": 9, "msa_uniprot": 9, "complex_features": 13, "predict": 13,
+        "report_complex": 13, "pulldown": 1}, counts
     rows = list(csv.DictReader(screen["pulldown_first"].splitlines(), delimiter="\t"))
     assert len(rows) == 12 and tuple(rows[0]) == PULLDOWN_COLUMNS
     assert {(row["bait"], row["prey"]) for row in rows} == {(bait, prey) for bait in screen["baits"]
@@ -201,12 +191,12 @@ def test_one_more_prey_runs_only_its_pairs_and_its_search(screen):
     assert len(rows) == 15 and all(row["status"] == "ok" for row in rows)
 
 
-def test_regression_scores_a_complex_with_dockq_beside_lddt_and_tm(heterodimer, tmp_path):
+def test_regression_scores_a_complex_with_dockq_beside_lddt_and_tm(screen, tmp_path):
     try:
         dockq_command()
     except SnakefoldError as error:
         pytest.skip(f"DockQ is not installed here ({error})")
-    results, _run = heterodimer
+    results = screen["workdir"] / "results"
     best = results / "ub_g" / "ranked_0.pdb"
     model = from_structure_file(best)
     moved = model.atom_positions.copy()
