@@ -39,8 +39,9 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import haiku as hk
 import jax
@@ -52,7 +53,6 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.model.families import config_param_shapes
 from snakefold.model.feature_processing import process_features
 from snakefold.model.model import (
-    IterationStep,
     compile_iteration,
     initial_prev,
     outputs_for_real_residues,
@@ -170,6 +170,28 @@ def shape_signature(batch: Mapping[str, np.ndarray]) -> ShapeSignature:
     return tuple((name, tuple(np.shape(value)), str(np.asarray(value).dtype)) for name, value in sorted(batch.items()))
 
 
+class CompiledIterations:
+    """A process's compiled iterations, kept by the shapes and dtypes of their inputs; ``compile(batch)``
+    makes one the first time its shapes come."""
+
+    def __init__(self, compile_for: Callable[[Mapping[str, np.ndarray]], Any]):
+        self._compile_for = compile_for
+        self._kept: dict[ShapeSignature, Any] = {}
+
+    def get(self, batch: Mapping[str, np.ndarray]) -> tuple[Any, bool]:
+        """The compiled iteration for ``batch``'s shapes, and whether this process had it already."""
+        signature = shape_signature(batch)
+        if signature in self._kept:
+            return self._kept[signature], True
+        compiled = self._kept[signature] = self._compile_for(batch)
+        return compiled, False
+
+
+def with_bfloat16(config: ModelConfig | MultimerConfig) -> ModelConfig | MultimerConfig:
+    """``config`` (monomer or multimer) with bfloat16 activations in the trunk (``GlobalConfig.bfloat16``)."""
+    return config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
+
+
 class Predictor:
     """A preset with its parameters on the device, running target after target (module docstring).
 
@@ -181,19 +203,9 @@ class Predictor:
                  bfloat16: bool = False):
         buckets = config.features.residue_buckets if length_buckets is None else tuple(length_buckets)
         self.feature_config = dataclasses.replace(config.features, residue_buckets=buckets)
-        if bfloat16:
-            config = config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
-        self.config = config
+        self.config = with_bfloat16(config) if bfloat16 else config
         self.params = jax.device_put(params)
-        self._compiled: dict[ShapeSignature, IterationStep] = {}
-
-    def _iteration(self, batch: Mapping[str, np.ndarray]) -> tuple[IterationStep, bool]:
-        """The compiled iteration for ``batch``'s shapes, and whether this process had it already."""
-        signature = shape_signature(batch)
-        if signature in self._compiled:
-            return self._compiled[signature], True
-        step = self._compiled[signature] = compile_iteration(self.config, self.params, batch)
-        return step, False
+        self._iterations = CompiledIterations(lambda batch: compile_iteration(self.config, self.params, batch))
 
     def predict(self, raw_features: Mapping[str, np.ndarray], seed: int, num_recycle: int, *,
                 early_stop_tolerance: float = 0.0, source: str = "raw features") -> Prediction:
@@ -211,7 +223,7 @@ class Predictor:
             num_padded = features["aatype"].shape[-1]
             batches = recycling_slices(features, self.config, num_recycle)
             compiling = time.perf_counter()
-            step, reused = self._iteration(batches[0])
+            step, reused = self._iterations.get(batches[0])
             recycling = time.perf_counter()
             result, num_recycles = recycle(step, batches, initial_prev(self.config, num_padded),
                                            early_stop_tolerance)

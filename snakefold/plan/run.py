@@ -456,11 +456,10 @@ class Plan:
     def figures(self) -> list[str]:
         return [figure for figure in FIGURES if figure != "pae" or self.ptm_model_names]
 
-    def report_files(self, target: str, *, complex_target: bool | None = None) -> list[str]:
-        """Every file the report writes for ``target``, ranking.json first (the pattern when target is '{target}':
-        say whether it stands for a complex)."""
+    def report_files(self, target: str) -> list[str]:
+        """Every file the report writes for ``target`` (a target or complex of the batch), ranking.json first."""
         directory = self.layout.target_dir(target)
-        is_complex = target in self.complexes if complex_target is None else complex_target
+        is_complex = target in self.complexes
         models = self.complex_model_names if is_complex else self.model_names
         with_pae = models if is_complex else self.ptm_model_names
         return ([f"{directory}/ranking.json", f"{directory}/timings.json", f"{directory}/SHA256SUMS"]

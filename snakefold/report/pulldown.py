@@ -44,6 +44,8 @@ class PairResult:
     ptm: float | None = None
     contacts: int | None = None
     mean_pae: float | None = None
+    #: whether its prediction used untrained (random) parameters
+    untrained: bool = False
 
 
 def ranked(pairs: Sequence[PairResult]) -> list[PairResult]:
@@ -111,7 +113,8 @@ def pair_result(target_dir: str | os.PathLike, target: str, bait: str, prey: str
     ``incomplete`` with no scores when its report is not there (failed, or not run yet)."""
     directory = Path(target_dir)
     try:
-        best = json.loads((directory / "ranking.json").read_text(encoding="utf-8"))["models"][0]
+        ranking = json.loads((directory / "ranking.json").read_text(encoding="utf-8"))
+        best = ranking["models"][0]
         with open(directory / "interfaces.tsv", encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
     except (OSError, ValueError, KeyError, IndexError):
@@ -120,7 +123,8 @@ def pair_result(target_dir: str | os.PathLike, target: str, bait: str, prey: str
     return PairResult(target, bait, prey, "ok", ranking_confidence=float(best["ranking_confidence"]),
                       iptm=float(best["iptm"]), ptm=float(best["ptm"]),
                       contacts=int(interface["contacts"]) if interface.get("contacts") else None,
-                      mean_pae=float(interface["mean_pae"]) if interface.get("mean_pae") else None)
+                      mean_pae=float(interface["mean_pae"]) if interface.get("mean_pae") else None,
+                      untrained=bool(ranking.get("untrained")))
 
 
 def write_pulldown(results_dir: str | os.PathLike, pairs: Sequence[tuple[str, str, str]], tsv: str | os.PathLike,
@@ -128,10 +132,5 @@ def write_pulldown(results_dir: str | os.PathLike, pairs: Sequence[tuple[str, st
     """Read every pair's (target, bait, prey) report under ``results_dir``; write the table and the heat map."""
     results = [pair_result(Path(results_dir) / target, target, bait, prey) for target, bait, prey in pairs]
     write_pulldown_tsv(tsv, results)
-    untrained = any(_untrained(Path(results_dir) / pair.target) for pair in results if pair.status == "ok")
-    plot_pulldown(png, results, untrained, dpi)
+    plot_pulldown(png, results, any(pair.untrained for pair in results), dpi)
     return results
-
-
-def _untrained(target_dir: Path) -> bool:
-    return bool(json.loads((target_dir / "ranking.json").read_text(encoding="utf-8")).get("untrained"))

@@ -21,7 +21,6 @@ and MSA depth, and the persistent cache keeps it for later processes.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 
@@ -30,7 +29,13 @@ import jax
 import numpy as np
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.model.inference import OUTPUT_KEYS, CompilationCounter, Prediction, ShapeSignature, shape_signature
+from snakefold.model.inference import (
+    OUTPUT_KEYS,
+    CompilationCounter,
+    CompiledIterations,
+    Prediction,
+    with_bfloat16,
+)
 from snakefold.model.multimer.model import compile_iteration, model_inputs, multimer_outputs, recycle
 from snakefold.model.multimer.presets import MultimerConfig
 
@@ -46,18 +51,9 @@ class MultimerPredictor:
     """
 
     def __init__(self, config: MultimerConfig, params: hk.Params, *, bfloat16: bool = False):
-        if bfloat16:
-            config = config.replace(global_config=dataclasses.replace(config.global_config, bfloat16=True))
-        self.config = config
+        self.config = with_bfloat16(config) if bfloat16 else config
         self.params = jax.device_put(params)
-        self._compiled: dict[ShapeSignature, object] = {}
-
-    def _iteration(self, batch: Mapping[str, np.ndarray]) -> tuple[object, bool]:
-        signature = shape_signature(batch)
-        if signature in self._compiled:
-            return self._compiled[signature], True
-        compiled = self._compiled[signature] = compile_iteration(self.config, self.params, batch)
-        return compiled, False
+        self._iterations = CompiledIterations(lambda batch: compile_iteration(self.config, self.params, batch))
 
     def predict(self, merged_features: Mapping[str, np.ndarray], seed: int, num_recycle: int, *,
                 early_stop_tolerance: float, source: str = "complex features") -> Prediction:
@@ -75,7 +71,7 @@ class MultimerPredictor:
             except SnakefoldError as error:
                 raise SnakefoldError(f"{source}: {error}") from None
             compiling = time.perf_counter()
-            step, reused = self._iteration(batch)
+            step, reused = self._iterations.get(batch)
             recycling = time.perf_counter()
             tolerance = early_stop_tolerance if early_stop_tolerance > 0 else -1.0
             result = recycle(step, self.config, self.params, batch, seed, num_recycle, tolerance)
