@@ -9,20 +9,18 @@ two chains whose three disulfide bonds then join the chains shows which bond bet
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from snakefold.cli import main
 from snakefold.common import residue_constants as rc
 from snakefold.common.mmcif_writer import ChainRecord
-from snakefold.common.protein import Protein, from_structure_file, peptide_bond_mask, to_pdb
+from snakefold.common.protein import Protein, from_structure_file, peptide_bond_mask
 from snakefold.relax import amber
 from snakefold.relax.violations import find_violations
 from snakefold.report.structures import load_model
-from tests.relax.test_relax import perturbed_model
+from tests.relax.test_relax import relax_perturbed
 
 N, C = rc.atom_order["N"], rc.atom_order["C"]
 #: chain -> (first, last) residue number of the interface stretch of 2RBG relaxed here
@@ -142,16 +140,7 @@ def test_disulfide_bonds_between_chains_are_kept(shared_data):
 
 
 def test_complex_relaxes_with_chains_numbers_and_termini_kept(interface_pair, tmp_path):
-    unrelaxed = perturbed_model(interface_pair, seed=11)
-    before = find_violations(unrelaxed)
-    assert before.num_clash >= 3 and before.num_bond_length > 0, "the flawed input must violate"
-    model_path = tmp_path / "unrelaxed.pdb"
-    model_path.write_text(to_pdb(unrelaxed))
-
-    status = main(["relax", str(model_path), "--output", str(tmp_path / "relaxed.pdb"),
-                   "--metrics", str(tmp_path / "relaxed.json"), "--platform", "CPU", "--threads", "2"])
-    assert status == 0
-    metrics = json.loads((tmp_path / "relaxed.json").read_text())
+    unrelaxed, before, metrics = relax_perturbed(interface_pair, 11, tmp_path)
     assert metrics["relaxed"] is True
     assert metrics["violations_before"]["violating_residues"] == before.num_violating_residues
     assert metrics["violations_after"]["violating_residues"] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from snakefold.common.protein import Protein, from_structure_file, to_pdb
 from snakefold.plan.config import schema_defaults, validate_config
 from snakefold.relax.platforms import choose_platform
 from snakefold.relax.relax import RelaxSettings, relax_protein
-from snakefold.relax.violations import find_violations
+from snakefold.relax.violations import Violations, find_violations
 
 _BACKBONE = {rc.atom_order[name] for name in ("N", "CA", "C", "O")}
 
@@ -73,18 +74,24 @@ ACCEPTANCE_SET = [
 ]
 
 
-@pytest.mark.parametrize("name,chain,kind", ACCEPTANCE_SET, ids=[entry[0] for entry in ACCEPTANCE_SET])
-def test_perturbed_structures_relax_to_zero_violations(shared_data, tmp_path, name, chain, kind):
-    unrelaxed = perturbed_model(from_structure_file(shared_data / "structures" / name, chain_id=chain), seed=7)
+def relax_perturbed(protein: Protein, seed: int, tmp_path: Path) -> tuple[Protein, Violations, dict]:
+    """``protein`` made a flawed prediction (:func:`perturbed_model`), checked to violate, and relaxed by
+    ``snakefold relax`` into tmp_path/relaxed.pdb: the unrelaxed model, its violations and the relax metrics."""
+    unrelaxed = perturbed_model(protein, seed=seed)
     before = find_violations(unrelaxed)
     assert before.num_clash >= 3 and before.num_bond_length > 0, "the flawed input must violate"
     model_path = tmp_path / "unrelaxed.pdb"
     model_path.write_text(to_pdb(unrelaxed))
-
     status = main(["relax", str(model_path), "--output", str(tmp_path / "relaxed.pdb"),
                    "--metrics", str(tmp_path / "relaxed.json"), "--platform", "CPU", "--threads", "2"])
     assert status == 0
-    metrics = json.loads((tmp_path / "relaxed.json").read_text())
+    return unrelaxed, before, json.loads((tmp_path / "relaxed.json").read_text())
+
+
+@pytest.mark.parametrize("name,chain,kind", ACCEPTANCE_SET, ids=[entry[0] for entry in ACCEPTANCE_SET])
+def test_perturbed_structures_relax_to_zero_violations(shared_data, tmp_path, name, chain, kind):
+    unrelaxed, before, metrics = relax_perturbed(
+        from_structure_file(shared_data / "structures" / name, chain_id=chain), 7, tmp_path)
     relaxed = from_structure_file(tmp_path / "relaxed.pdb")
 
     # what the JSON says
