@@ -23,14 +23,20 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RELATIVE_TOLERANCE = 1e-5
 
 
-def load_fixture(preset: str) -> dict:
-    with np.load(FIXTURES / f"model_small_{preset}.npz", allow_pickle=False) as data:
+def read_fixture(path: Path) -> dict:
+    """A parity fixture: its ``config`` (JSON) and its ``params``, ``features`` and ``outputs`` arrays, each
+    stored as ``<group>/<name>``."""
+    with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
     fixture = {"config": json.loads(str(arrays.pop("config"))), "params": {}, "features": {}, "outputs": {}}
     for key, value in arrays.items():
         group, name = key.split("/", 1)
         fixture[group][name] = value
     return fixture
+
+
+def load_fixture(preset: str) -> dict:
+    return read_fixture(FIXTURES / f"model_small_{preset}.npz")
 
 
 @pytest.fixture(scope="module", params=["model_1_ptm", "model_3"])

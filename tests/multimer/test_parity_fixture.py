@@ -11,7 +11,6 @@ rows as are sampled, so that the extra-MSA stack sees padding only (two recycles
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from snakefold.model.model import flatten_result
 from snakefold.model.multimer.model import multimer_param_shapes, run_multimer
 from snakefold.model.multimer.presets import small_multimer_config
 from snakefold.model.params import check_params, flat_to_haiku
+from tests.model.test_parity_fixture import read_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Atom positions: the issue's bound (Angstrom). Measured: 1.3e-5.
@@ -36,13 +36,7 @@ COMPARED = ("representations/msa_first_row", "representations/pair", "representa
 
 
 def load_fixture(case: str) -> dict:
-    with np.load(FIXTURES / f"multimer_small_{case}.npz", allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    fixture = {"config": json.loads(str(arrays.pop("config"))), "params": {}, "features": {}, "outputs": {}}
-    for key, value in arrays.items():
-        group, name = key.split("/", 1)
-        fixture[group][name] = value
-    return fixture
+    return read_fixture(FIXTURES / f"multimer_small_{case}.npz")
 
 
 @pytest.fixture(scope="module", params=["heterodimer", "homodimer"])
