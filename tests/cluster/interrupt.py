@@ -63,6 +63,20 @@ def job_records(workdir: Path) -> dict[str, dict]:
     return {name: json.loads(path.read_text()) for name, path in _records(workdir / ".snakemake" / "metadata").items()}
 
 
+def finished_records(workdir: Path, since: float = 0.0) -> dict[str, dict]:
+    """The records of outputs whose job ended at ``since`` or later and that Snakemake counts as finished.
+
+    Snakemake writes the record of each of a job's outputs, then removes their incomplete markers: a kill
+    between the two leaves records of a job that is still incomplete, and that a resumed run makes again. A job
+    is finished once none of its outputs (the records with its ``job_hash``) is marked incomplete.
+    """
+    records = {name: record for name, record in job_records(workdir).items() if record["endtime"] >= since}
+    marked = set(started_outputs(workdir))
+    unfinished_jobs = {records[name]["job_hash"] for name in marked if name in records}
+    return {name: record for name, record in records.items()
+            if name not in marked and record["job_hash"] not in unfinished_jobs}
+
+
 def wait_for_started_output(process: subprocess.Popen, workdir: Path, pattern: str, timeout: float = 600) -> str:
     """Wait until a job with an output matching the regular expression ``pattern`` has started.
 

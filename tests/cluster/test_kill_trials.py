@@ -28,6 +28,7 @@ import pytest
 
 from snakefold.common.fasta import sequence_key
 from tests.cluster.interrupt import (
+    finished_records,
     job_records,
     kill_run,
     start_snakemake,
@@ -97,7 +98,7 @@ def test_killed_at_a_random_moment_then_resumed_ends_as_an_uninterrupted_run(tin
     time.sleep(delay)
     kill_run(run)
     assert processes_in(workdir) == [], context
-    finished = {name: record for name, record in job_records(workdir).items() if record["endtime"] >= started_at}
+    finished = finished_records(workdir, since=started_at)
 
     unlock = run_snakemake(workdir, *command, "--unlock")
     assert unlock.returncode == 0, f"{context}\n{unlock.stdout}{unlock.stderr}"

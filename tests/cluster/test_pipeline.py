@@ -28,6 +28,7 @@ from snakefold.msa.formats import read_msa
 from snakefold.report.summary import read_summary
 from tests.cluster.conftest import cluster_resources, jobs_of_run, run_on_slurm, slurm_options, slurm_run_id
 from tests.cluster.interrupt import (
+    finished_records,
     job_records,
     kill_run,
     start_snakemake,
@@ -85,7 +86,7 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     assert set(interrupted.pop("complex_features", [])) <= ended, interrupted
     assert interrupted == {"intake": ["COMPLETED"], "query_fasta": ["COMPLETED"] * 2, "msa_uniref90": ["COMPLETED"] * 2,
                            "features": ["COMPLETED"] * 2}
-    before, mtimes = job_records(tmp_path), finished_outputs(tmp_path)
+    before, mtimes = finished_records(tmp_path), finished_outputs(tmp_path)
     assert {"msa_uniref90", "features", "predict", "rank"} <= {record["rule"] for record in before.values()}
 
     unlock = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config), "--unlock")
