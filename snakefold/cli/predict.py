@@ -10,10 +10,10 @@ the three files' seals, :mod:`snakefold.common.intermediates`):
   without a pTM head), ``ranking_confidence`` (mean pLDDT, AlphaFold2's monomer ranking; the rank job
   ranks by model.rank_by), ``plddt`` [L], ``max_predicted_aligned_error``, ``num_recycles`` (recycling
   iterations run after the first), ``bfloat16``, ``params`` (``set``, ``path``, ``untrained``,
-  ``architecture``, ``seed``), ``timings``, ``compilation`` (the padded length, the cache directory, the XLA
-  compilations this model run caused and the programs it loaded from the cache instead, and whether it
-  reused the iteration an earlier target of the process compiled), and ``warning`` when the parameters are
-  untrained.
+  ``architecture``, ``seed``), ``timings``, ``compilation`` (the padded length; a complex's MSA rows as
+  run, ``padded_msa_rows``, null for a single chain; the cache directory, the XLA compilations this model
+  run caused and the programs it loaded from the cache instead, and whether it reused the iteration an
+  earlier target of the process compiled), and ``warning`` when the parameters are untrained.
 
 ``timings`` (seconds) is where the job's time went: ``startup_s`` (process start and imports, JAX's
 included), ``params_s`` (reading the parameter file and checking it against the names and shapes the model
@@ -26,12 +26,12 @@ records them, later targets record 0.
 
 A multimer preset (``model_<i>_multimer_v3``) predicts a complex from its merged features (``snakefold
 complex-features``, AlphaFold2's key names), ``--seed`` being the model's random seed as AlphaFold2's
-run_alphafold.py passes it (:mod:`snakefold.model.multimer.inference`; residues are not padded, so
-``--length-buckets`` does not apply). Its unrelaxed.pdb holds the chains A, B, ... (``asym_id`` order),
-each numbered from 1 and ended by TER; its outputs.npz adds ``iptm``, ``ranking_confidence``,
-``chain_pair_iptm`` [C, C] and ``interface_pae`` [C, C]; its scores.json ranks by AlphaFold-Multimer's
-``ranking_confidence`` = 0.8 ipTM + 0.2 pTM and adds ``iptm``, ``chain_pair_iptm`` and ``chains`` (each
-chain's ID, length and mean pLDDT).
+run_alphafold.py passes it (:mod:`snakefold.model.multimer.inference`; ``--length-buckets`` pad the complex's
+total length, and its MSA rows to their depth bucket, the outputs cut back to its residues; ``none`` pads
+neither). Its unrelaxed.pdb holds the chains A, B, ... (``asym_id`` order), each numbered from 1 and ended by
+TER; its outputs.npz adds ``iptm``, ``ranking_confidence``, ``chain_pair_iptm`` [C, C] and ``interface_pae``
+[C, C]; its scores.json ranks by AlphaFold-Multimer's ``ranking_confidence`` = 0.8 ipTM + 0.2 pTM and adds
+``iptm``, ``chain_pair_iptm`` and ``chains`` (each chain's ID, length and mean pLDDT).
 
 Several targets (``--features A.npz B.npz ... --out-dir A B ...``, paired in order) share one process: the
 parameters are loaded once and each compiled iteration kept for every later target of its shapes. A target
@@ -192,9 +192,9 @@ def scores_document(model: str, args: argparse.Namespace, info: ParamsInfo, pred
         "recycle_early_stop_tolerance": args.recycle_early_stop_tolerance, "bfloat16": args.bfloat16,
         "params": info.as_json(),
         "timings": {name: round(seconds, 3) for name, seconds in timings.items()},
-        "compilation": {"padded_length": prediction.padded_length, "cache_dir": args.compilation_cache_dir,
-                        "xla_compilations": prediction.xla_compilations, "cache_hits": prediction.cache_hits,
-                        "reused_in_process": prediction.reused_compiled},
+        "compilation": {"padded_length": prediction.padded_length, "padded_msa_rows": prediction.padded_msa_rows,
+                        "cache_dir": args.compilation_cache_dir, "xla_compilations": prediction.xla_compilations,
+                        "cache_hits": prediction.cache_hits, "reused_in_process": prediction.reused_compiled},
         "warning": UNTRAINED_WARNING if info.untrained else None,
     }
     if args.preset in MULTIMER_PRESETS:
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
     check_params(params, config, source=f"parameter file {args.params}",
                  expected=inference.expected_param_shapes(config, args.compilation_cache_dir))
     if args.preset in MULTIMER_PRESETS:
-        predictor = MultimerPredictor(config, params, bfloat16=args.bfloat16)
+        predictor = MultimerPredictor(config, params, length_buckets=args.length_buckets, bfloat16=args.bfloat16)
     else:
         predictor = inference.Predictor(config, params, length_buckets=args.length_buckets, bfloat16=args.bfloat16)
     shared_timings = {"startup_s": startup_s or 0.0, "params_s": time.perf_counter() - loading}

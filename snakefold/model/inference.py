@@ -160,6 +160,9 @@ class Prediction:
     #: XLA compilations the run caused, and programs it loaded from the persistent cache instead
     xla_compilations: int
     cache_hits: int
+    #: a complex's merged MSA rows as run (its depth bucket); None for a single chain, whose rows feature
+    #: processing samples and :mod:`snakefold.model.padding` cuts to its row buckets
+    padded_msa_rows: int | None = None
 
 
 #: The shapes and dtypes of one iteration's inputs: what a compiled iteration is kept by.

@@ -2,8 +2,10 @@
 every sequence of its bucket.
 
 The smallest configured bucket >= L; beyond the largest, the next multiple of :data:`LONG_LENGTH_STEP`; no
-buckets, no padding is the caller's choice. Plain Python: the workflow's planning (which groups predictions
-by bucket, :mod:`snakefold.plan.predict_groups`) imports it without JAX.
+buckets, no padding is the caller's choice. The same rule, with a step of its own, pads a complex's MSA rows
+to their depth bucket (:data:`snakefold.model.multimer.inference.MSA_DEPTH_BUCKETS`). Plain Python: the
+workflow's planning (which groups predictions by bucket, :mod:`snakefold.plan.predict_groups`) imports it
+without JAX.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 LONG_LENGTH_STEP = 128
 
 
-def bucket_length(num_res: int, buckets: tuple[int, ...]) -> int:
-    """The padded residue count: the smallest bucket >= ``num_res``, beyond the buckets a multiple of 128."""
+def bucket_length(num_res: int, buckets: tuple[int, ...], step: int = LONG_LENGTH_STEP) -> int:
+    """The padded residue count: the smallest bucket >= ``num_res``, beyond the buckets a multiple of ``step``."""
     for bucket in sorted(buckets):
         if bucket >= num_res:
             return bucket
-    return -(-num_res // LONG_LENGTH_STEP) * LONG_LENGTH_STEP
+    return -(-num_res // step) * step

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snakefold.report.summary import read_summary
-from tests.cluster.interrupt import job_records
+from tests.cluster.interrupt import finished_records
 from tests.conftest import REPO_ROOT
 from tests.data.conftest import AMINO_ACIDS, PROTEIN_G, UBIQUITIN, build_db, mutated, write_families
 from tests.predict.params import MULTIMER_FIXTURE_PRESET, write_small_multimer_params, write_small_params
@@ -34,8 +34,9 @@ from tests.workflow.conftest import run_snakemake, write_config
 VILLIN = "MLSDEDFKAVFGMTRSAFANLPLWKQQNLKKEKGLF"
 PRESET = "model_3"
 MODEL_NAME = f"{PRESET}_seed0"
-#: The one length bucket: every sequence here (36 to 76 residues) is padded to it.
-LENGTH_BUCKET = 80
+#: The length buckets: every single chain here (36 to 76 residues) is padded to the first, the ubiquitin
+#: homodimer (152) to the second.
+LENGTH_BUCKETS = [80, 160]
 #: Random sequences added to the database, and jackhmmer's filters turned off (--max, which needs the
 #: default F1-F3 left out): every one is scored in full, so a search takes a few seconds, long enough for a
 #: test to kill the run while it is under way. The families' homologs are found as with the filters on.
@@ -108,7 +109,7 @@ def pipeline_config(tiny: TinyPipeline, inputs: list[str], cache_dir: str | Path
                       "custom": [{"name": "uniref90", "tool": "jackhmmer", "databases": [str(tiny.database)]}]},
         "model": {"presets": [PRESET], "num_seeds": 1, "num_recycle": 0, "params_dir": str(tiny.params_dir),
                   "multimer_presets": [MULTIMER_FIXTURE_PRESET], "multimer_num_recycle": 0,
-                  "length_buckets": [LENGTH_BUCKET], "compilation_cache_dir": str(tiny.compilation_cache)},
+                  "length_buckets": LENGTH_BUCKETS, "compilation_cache_dir": str(tiny.compilation_cache)},
         "relax": {"mode": "best", "platform": "CPU", "max_iterations": 50, "max_outer_iterations": 0},
         # One thread per job: two jobs run side by side on two cores, as on two cluster CPUs; and a
         # relaxation on one OpenMM thread is reproducible (on more, its minimiser's sums vary from run to run).
@@ -179,9 +180,9 @@ REWRITTEN_AFTER_EVERY_RUN = {"results/summary.tsv", "results/summary.html"}
 
 
 def finished_outputs(workdir: Path) -> dict[str, int]:
-    """output -> modification time (ns) of every output whose job Snakemake recorded as finished (the batch
+    """output -> modification time (ns) of every output whose job Snakemake counts as finished (the batch
     summary aside)."""
-    return {name: (workdir / name).stat().st_mtime_ns for name in job_records(workdir)
+    return {name: (workdir / name).stat().st_mtime_ns for name in finished_records(workdir)
             if (workdir / name).is_file() and name not in REWRITTEN_AFTER_EVERY_RUN}
 
 

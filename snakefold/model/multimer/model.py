@@ -14,7 +14,16 @@ the same MSA samples: K_0 = split(PRNGKey(seed))[1]; recycling iteration i runs 
 becomes the trunk's key split(T)[1] (AlphaFold2's one-member ensemble).
 
 Features (AlphaFold2's merged complex features, e.g. ``snakefold complex-features`` or the reference's
-``_feat.npz``): see :data:`MULTIMER_INPUT_FEATURES`; others are ignored.
+``_feat.npz``): see :data:`MULTIMER_INPUT_FEATURES`; others are ignored. :func:`padded_residues` pads them
+from N to a length bucket's residues with zeros (masks 0, chain ids 0, which no real chain has: they count
+from 1); nothing of a padding residue reaches a real one (every attention, triangle update and outer
+product is masked by ``seq_mask``/``msa_mask``, the random draws are per element,
+:func:`snakefold.model.multimer.sampling.grid_uniform`), and the confidences weight padding 0.
+:func:`padded_rows` pads the MSA features from S to a depth bucket's rows with the rows ``snakefold
+complex-features`` and AlphaFold2 pad with (all zero: residue type 0 under mask 0, no deletion, no chain
+bias). Empty rows come last in every sample's order (:func:`snakefold.model.multimer.sampling.sample_order`, a
+stable sort of per-row draws), so the first S rows of each iteration's sample are those of the unpadded MSA;
+the rows after them, in the extra-MSA stack and the cluster assignment, are masked everywhere and add nothing.
 """
 
 from __future__ import annotations
@@ -150,6 +159,45 @@ def model_inputs(features: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: np.asarray(features[name]).astype(dtype) for name, dtype in MULTIMER_INPUT_FEATURES.items()}
 
 
+#: The residue axis of each merged feature of :data:`MULTIMER_INPUT_FEATURES` (``cluster_bias_mask`` has none).
+RESIDUE_AXES: dict[str, int] = {
+    "aatype": 0, "residue_index": 0, "asym_id": 0, "entity_id": 0, "sym_id": 0, "seq_mask": 0, "msa": 1,
+    "deletion_matrix": 1, "msa_mask": 1, "bert_mask": 1, "template_aatype": 1, "template_all_atom_positions": 1,
+    "template_all_atom_mask": 1,
+}
+
+
+#: The merged features of :data:`MULTIMER_INPUT_FEATURES` with an MSA row axis (axis 0).
+ROW_FEATURES: tuple[str, ...] = ("msa", "deletion_matrix", "msa_mask", "bert_mask", "cluster_bias_mask")
+
+
+def padded_residues(batch: Mapping[str, np.ndarray], num_padded: int) -> dict[str, np.ndarray]:
+    """``batch`` (:func:`model_inputs`, N residues) padded with zeros along the residue axis to ``num_padded``
+    residues: masks 0, ``asym_id``/``entity_id``/``sym_id`` 0 (no chain), residue type and index 0."""
+    num_res = batch["aatype"].shape[0]
+    if num_padded < num_res:
+        raise SnakefoldError(f"cannot pad {num_res} residues to {num_padded}")
+    padded = dict(batch)
+    for name, axis in RESIDUE_AXES.items():
+        widths = [(0, 0)] * batch[name].ndim
+        widths[axis] = (0, num_padded - num_res)
+        padded[name] = np.pad(batch[name], widths)
+    return padded
+
+
+def padded_rows(batch: Mapping[str, np.ndarray], num_padded_rows: int) -> dict[str, np.ndarray]:
+    """``batch`` (:func:`model_inputs`, S MSA rows) with zero rows appended to the features of
+    :data:`ROW_FEATURES` up to ``num_padded_rows`` rows: residue type 0, no deletion, masks 0, no chain bias."""
+    num_rows = batch["msa"].shape[0]
+    if num_padded_rows < num_rows:
+        raise SnakefoldError(f"cannot pad {num_rows} MSA rows to {num_padded_rows}")
+    padded = dict(batch)
+    for name in ROW_FEATURES:
+        widths = [(0, num_padded_rows - num_rows)] + [(0, 0)] * (batch[name].ndim - 1)
+        padded[name] = np.pad(batch[name], widths)
+    return padded
+
+
 @jax.jit
 def ca_distance_change(previous_positions: jnp.ndarray, positions: jnp.ndarray, seq_mask: jnp.ndarray) -> jnp.ndarray:
     """sqrt(masked mean of the squared change of the CA distance matrix + 1e-8) (Angstrom), float32,
@@ -237,10 +285,19 @@ def multimer_confidences(result: Mapping, batch: Mapping[str, np.ndarray]) -> di
     return scores
 
 
-def multimer_outputs(result: Mapping) -> dict[str, np.ndarray]:
-    """The monomer's output arrays (:func:`snakefold.model.model.outputs_for_real_residues`) plus ``iptm``,
-    ``chain_pair_iptm``, ``interface_pae`` (float32) and ``num_recycles`` (int32)."""
-    outputs = outputs_for_real_residues(result, int(result["structure_module"]["final_atom_positions"].shape[0]))
+def multimer_outputs(result: Mapping, num_res: int | None = None, num_rows: int | None = None) -> dict[str, np.ndarray]:
+    """The monomer's output arrays (:func:`snakefold.model.model.outputs_for_real_residues`: the first
+    ``num_res`` residues, default all; ``masked_msa/logits`` of at most the first ``num_rows`` sampled rows,
+    default all) plus ``iptm``, ``chain_pair_iptm``, ``interface_pae`` (float32) and ``num_recycles`` (int32).
+
+    The masked-MSA logits cover min(``num_msa``, S) cluster rows; an MSA of fewer rows than ``num_msa``
+    padded to a depth bucket gives ``num_msa``, of which the first S are the unpadded MSA's.
+    """
+    if num_res is None:
+        num_res = int(result["structure_module"]["final_atom_positions"].shape[0])
+    outputs = outputs_for_real_residues(result, num_res)
+    if num_rows is not None and "masked_msa/logits" in outputs:
+        outputs["masked_msa/logits"] = outputs["masked_msa/logits"][:num_rows]
     for name in ("iptm", "chain_pair_iptm", "interface_pae"):
         outputs[name] = np.asarray(result[name], np.float32)
     outputs["num_recycles"] = np.asarray(result["num_recycles"], np.int32)

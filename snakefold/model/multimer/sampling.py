@@ -62,12 +62,16 @@ def sample_order(key: jnp.ndarray, msa_mask: jnp.ndarray, cluster_bias_mask: jnp
     """A random order [N_seq] of the MSA rows: biased rows first, then other rows with a residue, empty rows last.
 
     Row n gets the logit (min(1, residues of n) - 1 + bias_n) * 1e6 plus Gumbel noise; rows are sorted by
-    it, largest first (a Gumbel-top-k sample without replacement).
+    it, largest first (a Gumbel-top-k sample without replacement), equal values by their row index, latest
+    first. AlphaFold2 v2.3.2 sorts unstably, leaving equal values (frequent: the float32 uniform draws take
+    2^23 values, so an MSA of 2,000 rows holds two equal draws about once in five keys) in an order that
+    depends on the backend and on the number of rows; sorted stably, the real rows keep their order when
+    empty rows are appended (MSA depth buckets, :mod:`snakefold.model.multimer.inference`).
     """
     logits = (jnp.clip(jnp.sum(msa_mask, axis=-1), 0.0, 1.0) - 1.0) * 1e6 + cluster_bias_mask * 1e6
     perturbed = logits + gumbel_noise(key, logits.shape)
     rows = jax.lax.broadcasted_iota(jnp.int32, logits.shape, 0)
-    _, order = jax.lax.sort_key_val(perturbed, rows, dimension=-1, is_stable=False)
+    _, order = jax.lax.sort_key_val(perturbed, rows, dimension=-1, is_stable=True)
     return order[::-1]
 
 
