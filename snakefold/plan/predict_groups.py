@@ -6,8 +6,9 @@ cache: tens of seconds on a CPU whatever the target (bench/predict/README.md), m
 small protein on a GPU. A process that predicts several targets pays them once: the parameters stay on the
 device and the compiled iteration in memory.
 
-With ``resources.group_small_predictions.max_length`` > 0, the model runs of sequences no longer than it are
-grouped: for each model run (preset and seed) and length bucket (``model.length_buckets``, as
+With ``resources.group_small_predictions.max_length`` > 0, the model runs of sequences and complexes (their
+total length) no longer than it are grouped: for each model run (preset and seed; a complex's multimer
+runs apart from the single chains') and length bucket (``model.length_buckets``, as
 :func:`snakefold.model.length_buckets.bucket_length` pads), the sequences in batch order, in groups of
 at most :data:`GROUP_SIZE` (a sequence left alone is not grouped). Each group is two kinds of job:
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snakefold.model.length_buckets import bucket_length
-from snakefold.plan.model import model_runs
+from snakefold.plan.model import complex_model_runs, model_runs
 
 #: The most model runs one group process predicts: long enough to pay its fixed cost back many times over,
 #: short enough that a killed group job (memory, wall time) loses little and retries soon.
@@ -64,13 +65,20 @@ class PredictionGroups:
     def groups(self) -> dict[str, PredictionGroup]:
         if self.max_length == 0:
             return {}
+        model = self.plan.model_section
+        chains = {seq: len(sequence) for seq, sequence in self.plan.sequences.items()}
+        complexes = {seq: target.length for seq, target in self.plan.complex_sequences.items()}
+        return {**self._grouped(chains, model_runs(model)), **self._grouped(complexes, complex_model_runs(model))}
+
+    def _grouped(self, lengths: dict[str, int], runs) -> dict[str, PredictionGroup]:
+        """The groups of the model ``runs`` of the sequences (seq -> residues) up to ``max_length`` residues."""
         buckets = tuple(self.plan.model_section["length_buckets"])
         by_bucket: dict[int, list[str]] = {}
-        for seq, sequence in self.plan.sequences.items():
-            if len(sequence) <= self.max_length:
-                by_bucket.setdefault(bucket_length(len(sequence), buckets), []).append(seq)
+        for seq, length in lengths.items():
+            if length <= self.max_length:
+                by_bucket.setdefault(bucket_length(length, buckets), []).append(seq)
         groups = {}
-        for run in model_runs(self.plan.model_section):
+        for run in runs:
             for bucket, seqs in sorted(by_bucket.items()):
                 chunks = [tuple(seqs[start:start + GROUP_SIZE]) for start in range(0, len(seqs), GROUP_SIZE)]
                 for index, chunk in enumerate(chunk for chunk in chunks if len(chunk) > 1):
@@ -101,7 +109,7 @@ class PredictionGroups:
         self.plan.stop_on_problems()
         group = self.groups[wildcards.group]
         params = self.plan.predict_inputs(_Wildcards(seq=group.seqs[0], preset=group.preset))["params"]
-        return {"features": [self.plan.features(seq) for seq in group.seqs], "params": params}
+        return {"features": [self.plan.sequence_features(seq) for seq in group.seqs], "params": params}
 
     def group_preset(self, wildcards) -> str:
         return self.groups[wildcards.group].preset
@@ -114,20 +122,33 @@ class PredictionGroups:
         group = self.groups[wildcards.group]
         return [self.member_run(group.name, seq) for seq in group.seqs]
 
+    def group_num_recycle(self, wildcards) -> int:
+        return self.plan.num_recycle(self._first_member(wildcards))
+
+    def group_tolerance(self, wildcards) -> float:
+        return self.plan.recycle_tolerance(self._first_member(wildcards))
+
     def group_lengths(self, wildcards) -> list[int]:
-        return [len(self.plan.sequences[seq]) for seq in self.groups[wildcards.group].seqs]
+        group = self.groups[wildcards.group]
+        return [self.plan.sequence_length(_Wildcards(seq=seq, preset=group.preset)) for seq in group.seqs]
+
+    def _first_member(self, wildcards) -> _Wildcards:
+        # members are all single chains or all complexes: one recycling setting for the group
+        group = self.groups[wildcards.group]
+        return _Wildcards(seq=group.seqs[0], preset=group.preset)
 
     def longest(self, wildcards) -> int:
         return max(self.group_lengths(wildcards))
 
     # ------------------------------------------------------------------------------------ the predict rule
-    def predict_inputs(self, wildcards) -> dict[str, str]:
-        """The plan's predict inputs, and the group's directory when the model run is grouped."""
-        inputs = dict(self.plan.predict_inputs(wildcards))
+    def group_input(self, wildcards) -> list[str]:
+        """The group's directory when the model run is grouped, else nothing.
+
+        The predict rule flags it ``ancient``: a group runs again when its members change (a batch that grows
+        by a sequence of its bucket), and its members that have their runs already must not run again then.
+        """
         group = self.group_of(wildcards.seq, f"{wildcards.preset}_seed{wildcards.seed}")
-        if group is not None:
-            inputs["group"] = self.directory(group.name)
-        return inputs
+        return [] if group is None else [self.directory(group.name)]
 
     def from_run(self, wildcards) -> list[str]:
         """``--from-run <the member's run>`` when the model run is grouped, else nothing."""

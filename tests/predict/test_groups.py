@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from snakefold.cli import main as snakefold_main
@@ -18,11 +19,13 @@ from snakefold.common.intermediates import seal_path
 from snakefold.model.param_sets import params_path
 from snakefold.plan.config import validate_config
 from snakefold.plan.resources import grouped_resources, stage_resources
+from snakefold.plan.run import plan_run
 from tests.predict.conftest import write_raw_features
 from tests.predict.test_workflow import TINY, VILLIN, batch_config
-from tests.workflow.conftest import job_counts, run_snakemake
+from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake
 
 LONG = "MKTAYIAKQRQISFVKSHFSRQ" * 3  # 66 residues: beyond the grouping limit below
+GROWN = "MKTAYIAKQRQISFVKSHFSRQLEE"  # 25 residues: in the bucket of VILLIN and TINY
 
 
 def predict_args(params, features, out_dirs, *extra):
@@ -142,6 +145,17 @@ def test_a_group_job_predicts_its_members_and_their_jobs_take_the_runs(tmp_path,
         reused.append(scores["compilation"]["reused_in_process"])
     assert sorted(reused) == [False, True]  # the group's second member reused the first one's compiled model
 
+    # The batch grows by a sequence of the same bucket: its group runs again with three members, but the two
+    # members that have their runs keep them (and everything made from them).
+    finished = {path: path.stat().st_mtime_ns for path in (tmp_path / "results" / "_work").glob("*/predictions/*/*")}
+    (tmp_path / "in.fasta").write_text((tmp_path / "in.fasta").read_text() + f">grown\n{GROWN}\n")
+    rankings.append(f"results/_work/{sequence_key(GROWN)}/ranking.json")
+    grown = run_snakemake(tmp_path, *rankings, "--cores", "1", "--configfile", str(config))
+    assert grown.returncode == 0, grown.stdout + grown.stderr
+    counts = job_counts(grown.stderr)
+    assert (counts["predict_group"], counts["predict"], counts["rank"]) == (1, 1, 1), counts
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished
+
 
 def test_a_group_job_asks_for_its_longest_member_s_memory_and_every_member_s_time():
     config = validate_config({"inputs": ["in.fasta"], "resources": {"limits": {"runtime": 100}}},
@@ -154,3 +168,33 @@ def test_a_group_job_asks_for_its_longest_member_s_memory_and_every_member_s_tim
     assert grouped["runtime"]("b", 1) == alone["runtime"](30, 1)
     assert grouped["runtime"]("a", 1) == min(100, sum(alone["runtime"](length, 1) for length in lengths["a"]))
     assert set(grouped) == set(alone)
+
+
+def test_complexes_of_one_bucket_are_grouped_apart_from_single_chains(tmp_path):
+    """Complexes are grouped by multimer run and bucket of their total length, with the multimer recycling
+    settings, beside the single chains' groups."""
+    (tmp_path / "in.fasta").write_text(f">villin\n{VILLIN}\n>tiny\n{TINY}\n")
+    (tmp_path / "complexes.tsv").write_text("vv\tvillin:2\nvt\tvillin,tiny\ntt\ttiny:2\nlong\tvillin:3\n")
+    for preset in ("model_3", "model_1_multimer_v3"):
+        np.savez(params_path(tmp_path, preset), placeholder=np.zeros(1))  # the plan checks an archive is there
+    plan = plan_run({"inputs": [str(tmp_path / "in.fasta")], "complexes": {"sheets": [str(tmp_path / "complexes.tsv")]},
+                     "results_dir": str(tmp_path / "results"), "cache_dir": str(tmp_path / "cache"),
+                     **NO_DATABASES,
+                     "model": {"params_dir": str(tmp_path), "presets": ["model_3"],
+                               "multimer_presets": ["model_1_multimer_v3"], "length_buckets": [48, 96],
+                               "multimer_num_recycle": 7},
+                     "resources": {"group_small_predictions": {"max_length": 96}}}, main_process=False)
+    assert plan.problems == []
+    groups = plan.prediction_groups
+    pairs = {name: sequence_key(target.sequence) for name, target in plan.complexes.items()}
+    assert sorted(groups.groups) == ["model_1_multimer_v3_seed0_L96_0", "model_3_seed0_L48_0"]
+    complexes = groups.groups["model_1_multimer_v3_seed0_L96_0"]
+    assert complexes.seqs == (pairs["vv"], pairs["vt"]) and complexes.preset == "model_1_multimer_v3"
+    assert groups.groups["model_3_seed0_L48_0"].seqs == (sequence_key(VILLIN), sequence_key(TINY))
+    wildcards = argparse.Namespace(group=complexes.name)
+    assert groups.group_inputs(wildcards)["features"] == [plan.sequence_features(seq) for seq in complexes.seqs]
+    assert groups.group_lengths(wildcards) == [2 * len(VILLIN), len(VILLIN) + len(TINY)]
+    assert groups.group_num_recycle(wildcards) == 7
+    assert groups.group_num_recycle(argparse.Namespace(group="model_3_seed0_L48_0")) == 3
+    # tt (32 residues) is alone in its bucket, long (108) beyond max_length: both run alone
+    assert [groups.group_of(pairs[name], "model_1_multimer_v3_seed0") for name in ("tt", "long")] == [None, None]

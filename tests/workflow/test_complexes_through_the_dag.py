@@ -1,6 +1,7 @@
 """A heterodimer and a pulldown screen through the whole DAG with the real snakemake, in one batch: real
 jackhmmer searches on a UniProt-style database built here, pairing and merging, the multimer model (miniature
-architecture, random parameters), ranking and the report; every output file read back by its reader. (The
+architecture, random parameters; the predictions grouped, one process for the batch's bucket), ranking and the
+report; every output file read back by its reader. (The
 relaxation of a complex through the DAG is in the cluster tests' batch, tests/cluster/conftest.py.)"""
 
 from __future__ import annotations
@@ -146,9 +147,11 @@ def screen(tmp_path_factory, multimer_params):
     workdir = tmp_path_factory.mktemp("pulldown")
     _write_fasta(workdir / "baits.fasta", baits)
     _write_fasta(workdir / "preys.fasta", dict(list(preys.items())[:4]))
-    # relaxation off: the relaxation of complexes through the DAG is in the cluster tests' batch
+    # relaxation off: the relaxation of complexes through the DAG is in the cluster tests' batch. Predictions
+    # grouped, as a screen on GPUs would run them: one process predicts every pair of the bucket.
     config = screen_config(workdir, multimer_params, HETERODIMER, relax={"mode": "none"},
-                           pulldown={"baits": [str(workdir / "baits.fasta")], "preys": [str(workdir / "preys.fasta")]})
+                           pulldown={"baits": [str(workdir / "baits.fasta")], "preys": [str(workdir / "preys.fasta")]},
+                           resources={"group_small_predictions": {"max_length": 100}})
     first = run_snakemake(workdir, "--cores", "2", "--configfile", str(config))
     assert first.returncode == 0, first.stdout + first.stderr
     pulldown_first = (workdir / "results" / "pulldown.tsv").read_text()
@@ -161,11 +164,12 @@ def screen(tmp_path_factory, multimer_params):
 
 def test_a_pulldown_searches_each_chain_once_and_ranks_every_pair(screen):
     counts = job_counts(screen["first"].stdout + screen["first"].stderr)
-    # the screen's 7 proteins and the heterodimer's 2 chains; the screen's 12 pairs and the heterodimer
+    # the screen's 7 proteins and the heterodimer's 2 chains; the screen's 12 pairs and the heterodimer, all 80
+    # residues: one group
     assert {rule: counts.get(rule) for rule in ("query_fasta", "msa_tiny", "msa_uniprot", "complex_features",
-                                                "predict", "report_complex", "pulldown")} == {
-        "query_fasta": 9, "msa_tiny": 9, "msa_uniprot": 9, "complex_features": 13, "predict": 13,
-        "report_complex": 13, "pulldown": 1}, counts
+                                                "predict_group", "predict", "report_complex", "pulldown")} == {
+        "query_fasta": 9, "msa_tiny": 9, "msa_uniprot": 9, "complex_features": 13, "predict_group": 1,
+        "predict": 13, "report_complex": 13, "pulldown": 1}, counts
     rows = list(csv.DictReader(screen["pulldown_first"].splitlines(), delimiter="\t"))
     assert len(rows) == 12 and tuple(rows[0]) == PULLDOWN_COLUMNS
     assert {(row["bait"], row["prey"]) for row in rows} == {(bait, prey) for bait in screen["baits"]
@@ -182,9 +186,10 @@ def test_a_pulldown_searches_each_chain_once_and_ranks_every_pair(screen):
 
 def test_one_more_prey_runs_only_its_pairs_and_its_search(screen):
     counts = job_counts(screen["second"].stdout + screen["second"].stderr)
+    # the group runs again, now with 16 members, but only the new pairs' own jobs run
     assert {rule: counts.get(rule) for rule in ("query_fasta", "msa_tiny", "msa_uniprot", "complex_features",
-                                                "predict", "report_complex")} == {
-        "query_fasta": 1, "msa_tiny": 1, "msa_uniprot": 1, "complex_features": 3, "predict": 3,
+                                                "predict_group", "predict", "report_complex")} == {
+        "query_fasta": 1, "msa_tiny": 1, "msa_uniprot": 1, "complex_features": 3, "predict_group": 1, "predict": 3,
         "report_complex": 3}, counts
     rows = list(csv.DictReader((screen["workdir"] / "results" / "pulldown.tsv").read_text().splitlines(),
                                delimiter="\t"))

@@ -52,8 +52,8 @@ rule predict_group:
         preset=PLAN.prediction_groups.group_preset,
         seed=PLAN.prediction_groups.group_seed,
         out_dirs=PLAN.prediction_groups.member_runs,
-        num_recycle=config["model"]["num_recycle"],
-        tolerance=config["model"]["recycle_early_stop_tolerance"],
+        num_recycle=PLAN.prediction_groups.group_num_recycle,
+        tolerance=PLAN.prediction_groups.group_tolerance,
         buckets=PLAN.length_buckets,
         cache=PLAN.compilation_cache,
         precision="--bfloat16" if config["model"]["bfloat16"] else "",
@@ -66,7 +66,8 @@ rule predict_group:
 
 rule predict:
     input:
-        unpack(PLAN.prediction_groups.predict_inputs),
+        unpack(PLAN.predict_inputs),
+        group=ancient(PLAN.prediction_groups.group_input),
     output:
         pdb=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/unrelaxed.pdb",
         scores=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/scores.json",
