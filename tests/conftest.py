@@ -12,6 +12,16 @@ SHARED_DATA = Path(os.environ.get("SNAKEFOLD_SHARED_DATA", REPO_ROOT.parent / "s
 SHARED_REFERENCE = SHARED_DATA.parent / "reference"
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (scripts/test runs two workers, ``--dist loadgroup``) a module's tests stay on one
+    worker, so that its module fixtures are made once; the cluster tests all share one worker, their
+    session fixtures (the local Slurm clusters, the demo-like batch's baseline run) and the node's Slurm."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = "tests/cluster" if module.startswith("tests/cluster/") else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
