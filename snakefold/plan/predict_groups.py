@@ -88,7 +88,8 @@ class PredictionGroups:
 
     @functools.cached_property
     def _membership(self) -> dict[tuple[str, str], PredictionGroup]:
-        return {(seq, f"{group.preset}_seed{group.seed}"): group for group in self.groups.values() for seq in group.seqs}
+        return {(seq, f"{group.preset}_seed{group.seed}"): group
+                for group in self.groups.values() for seq in group.seqs}
 
     # ------------------------------------------------------------------------------------------- layout
     def directory(self, group: str) -> str:
