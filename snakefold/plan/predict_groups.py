@@ -10,7 +10,8 @@ With ``resources.group_small_predictions.max_length`` > 0, the model runs of seq
 total length) no longer than it are grouped: for each model run (preset and seed; a complex's multimer
 runs apart from the single chains') and length bucket (``model.length_buckets``, as
 :func:`snakefold.model.length_buckets.bucket_length` pads), the sequences in batch order, in groups of
-at most :data:`GROUP_SIZE` (a sequence left alone is not grouped). Each group is two kinds of job:
+at most ``resources.group_small_predictions.max_members`` (a sequence left alone is not grouped). Each group
+is two kinds of job:
 
     predict_group  one job: ``snakefold predict`` on every member (``--features`` and ``--out-dir`` of each),
                    each member's run written to {work}/_predict_groups/<group>/<seq>/; a member that fails
@@ -36,10 +37,6 @@ from typing import Any
 from snakefold.model.length_buckets import bucket_length
 from snakefold.plan.model import complex_model_runs, model_runs
 
-#: The most model runs one group process predicts: long enough to pay its fixed cost back many times over,
-#: short enough that a killed group job (memory, wall time) loses little and retries soon.
-GROUP_SIZE = 16
-
 
 @dataclass(frozen=True)
 class PredictionGroup:
@@ -59,7 +56,9 @@ class PredictionGroups:
 
     def __init__(self, config: dict[str, Any], plan):
         self.plan = plan
-        self.max_length = config["resources"]["group_small_predictions"]["max_length"]
+        settings = config["resources"]["group_small_predictions"]
+        self.max_length = settings["max_length"]
+        self.max_members = settings["max_members"]
 
     @functools.cached_property
     def groups(self) -> dict[str, PredictionGroup]:
@@ -80,7 +79,9 @@ class PredictionGroups:
         groups = {}
         for run in runs:
             for bucket, seqs in sorted(by_bucket.items()):
-                chunks = [tuple(seqs[start:start + GROUP_SIZE]) for start in range(0, len(seqs), GROUP_SIZE)]
+                # fixed-size chunks in batch order: sequences added to a batch later join its last groups
+                size = self.max_members
+                chunks = [tuple(seqs[start:start + size]) for start in range(0, len(seqs), size)]
                 for index, chunk in enumerate(chunk for chunk in chunks if len(chunk) > 1):
                     name = f"{run.name}_L{bucket}_{index}"
                     groups[name] = PredictionGroup(name, run.preset, run.seed, chunk)

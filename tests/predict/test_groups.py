@@ -14,6 +14,7 @@ import pytest
 
 from snakefold.cli import main as snakefold_main
 from snakefold.cli.predict import RUN_FILES, take_finished_run
+from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import sequence_key
 from snakefold.common.intermediates import seal_path
 from snakefold.model.param_sets import params_path
@@ -198,3 +199,25 @@ def test_complexes_of_one_bucket_are_grouped_apart_from_single_chains(tmp_path):
     assert groups.group_num_recycle(argparse.Namespace(group="model_3_seed0_L48_0")) == 3
     # tt (32 residues) is alone in its bucket, long (108) beyond max_length: both run alone
     assert [groups.group_of(pairs[name], "model_1_multimer_v3_seed0") for name in ("tt", "long")] == [None, None]
+
+
+def test_groups_hold_at_most_max_members_in_batch_order(tmp_path):
+    """Five sequences of one bucket, at most two per group: two groups of two, the fifth alone; a group of one
+    is refused by the schema."""
+    sequences = {f"s{index}": VILLIN[index:] for index in range(5)}  # 32 to 36 residues: one bucket
+    (tmp_path / "in.fasta").write_text("".join(f">{name}\n{sequence}\n" for name, sequence in sequences.items()))
+    np.savez(params_path(tmp_path, "model_3"), placeholder=np.zeros(1))
+    config = {"inputs": [str(tmp_path / "in.fasta")], "results_dir": str(tmp_path / "results"),
+              "cache_dir": str(tmp_path / "cache"), **NO_DATABASES,
+              "model": {"params_dir": str(tmp_path), "presets": ["model_3"], "length_buckets": [48]},
+              "resources": {"group_small_predictions": {"max_length": 48, "max_members": 2}}}
+    plan = plan_run(config, main_process=False)
+    assert plan.problems == []
+    keys = [sequence_key(sequence) for sequence in sequences.values()]
+    groups = plan.prediction_groups.groups
+    assert {name: group.seqs for name, group in groups.items()} == {
+        "model_3_seed0_L48_0": (keys[0], keys[1]), "model_3_seed0_L48_1": (keys[2], keys[3])}
+    assert plan.prediction_groups.group_of(keys[4], "model_3_seed0") is None
+    config["resources"]["group_small_predictions"]["max_members"] = 1
+    with pytest.raises(SnakefoldError, match="max_members"):
+        validate_config(config, with_snakemake=False)
