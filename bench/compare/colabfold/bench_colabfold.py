@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -137,21 +136,31 @@ def colabfold_data(work: Path, params_dir: Path) -> Path:
     return data
 
 
+#: Runs argv[2:] and writes its process tree's rusage to argv[1]: a fresh parent per run, so that the children's
+#: peak RSS (ru_maxrss, never reset within one parent) is this run's own.
+RUSAGE_PARENT = """
+import json, resource, subprocess, sys
+status = subprocess.run(sys.argv[2:], check=False).returncode
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as handle:
+    json.dump({"status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_kb": usage.ru_maxrss}, handle)
+"""
+
+
 def measured(command: list[str], log: Path, cwd: Path) -> dict:
     """Run ``command`` as a fresh process tree: wall, CPU (user + system) and the largest process's peak RSS."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    usage_file = log.with_suffix(".rusage.json")
     load_before = os.getloadavg()
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as handle:
-        result = subprocess.run(command, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, check=False)
+        subprocess.run([sys.executable, "-c", RUSAGE_PARENT, str(usage_file), *command], cwd=cwd, stdout=handle,
+                       stderr=subprocess.STDOUT, check=True)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed (status {result.returncode}): see {log}")
-    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            # ru_maxrss of the children is the largest one's peak (kB), never reset: a later, smaller run
-            # reports the earlier peak, so the runs are compared on the larger of the two values they show
-            "peak_rss_mb": after.ru_maxrss / 1024, "load_before": load_before[:2], "load_after": os.getloadavg()[:2]}
+    usage = json.loads(usage_file.read_text())
+    if usage["status"] != 0:
+        raise SystemExit(f"{' '.join(command)} failed (status {usage['status']}): see {log}")
+    return {"wall_s": wall, "cpu_s": usage["cpu_s"], "peak_rss_mb": usage["peak_rss_kb"] / 1024,
+            "load_before": load_before[:2], "load_after": os.getloadavg()[:2]}
 
 
 def run_snakefold(run_dir: Path, inputs: Path, params_dir: Path, args: argparse.Namespace) -> dict:
