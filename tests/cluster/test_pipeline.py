@@ -55,6 +55,12 @@ from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
+# The Slurm jobs of a run of DEMO_BATCH, by rule: two distinct monomer sequences (ubiquitin is in the batch twice)
+# and the homodimer of ubiquitin, whose chains need no search of their own.
+SLURM_JOBS_OF_DEMO_BATCH = {"intake": 1, "query_fasta": 2, "msa_uniref90": 2, "features": 2, "complex_features": 1,
+                            "predict": 3, "relax": 3, "report_target": 3, "report_complex": 1}
+
+
 def slurm_jobs_by_rule(cluster, log: str) -> dict[str, list[str]]:
     """rule -> the Slurm states of its jobs, of the run whose output is ``log`` (a group job of predictions
     is 'predict_small_predict': the plugin's comment is rule_<group>_<rule>)."""
@@ -78,14 +84,14 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     kill_run(run, slurm_env)
     interrupted = slurm_jobs_by_rule(slurm_env, (tmp_path / "run.log").read_text())
     assert interrupted.pop("relax") and "report_target" not in interrupted, interrupted  # relax jobs were cancelled
-    # Each prediction ran in a Slurm job of its own (resources.group_small_predictions is off by default); the
-    # complex's (its merged features first) may have finished, been cancelled or not have started yet.
-    predictions = interrupted.pop("predict")
+    # The relaxing target's search, features and prediction finished. Slurm runs the other targets' jobs side by
+    # side with them (each prediction in a job of its own: resources.group_small_predictions is off by default),
+    # so the other monomer's and the complex's may have finished, been cancelled or not have started yet.
     ended = {"COMPLETED", "COMPLETING", "CANCELLED"}  # a job that was finishing when the run was killed
-    assert predictions.count("COMPLETED") >= 2 and set(predictions) <= ended, predictions
-    assert set(interrupted.pop("complex_features", [])) <= ended, interrupted
-    assert interrupted == {"intake": ["COMPLETED"], "query_fasta": ["COMPLETED"] * 2, "msa_uniref90": ["COMPLETED"] * 2,
-                           "features": ["COMPLETED"] * 2}
+    assert interrupted.pop("intake") == ["COMPLETED"], interrupted
+    assert all("COMPLETED" in interrupted[rule] for rule in ("msa_uniref90", "features", "predict")), interrupted
+    assert set(interrupted) <= set(SLURM_JOBS_OF_DEMO_BATCH), interrupted
+    assert {state for states in interrupted.values() for state in states} <= ended, interrupted
     before, mtimes = finished_records(tmp_path), finished_outputs(tmp_path)
     assert {"msa_uniref90", "features", "predict", "rank"} <= {record["rule"] for record in before.values()}
 
@@ -94,13 +100,15 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     resumed = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config))
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log
-    # Only the relaxations and what follows them went to Slurm again (rank and summary are local rules), and the
-    # complex's jobs that had not finished.
+    # Exactly the jobs the interrupted run had not finished went to Slurm again (rank and summary are local rules).
     resubmitted = slurm_jobs_by_rule(slurm_env, log)
-    assert set(resubmitted) <= {"complex_features", "predict", "relax", "report_target", "report_complex"}, resubmitted
     assert {state for states in resubmitted.values() for state in states} == {"COMPLETED"}, resubmitted
-    assert len(resubmitted["relax"]) >= 2 and len(resubmitted.get("predict", [])) <= 1, resubmitted
-    assert (resubmitted["report_target"], resubmitted["report_complex"]) == (["COMPLETED"] * 3, ["COMPLETED"])
+    finished_jobs = {(record["rule"], record["job_hash"]) for record in before.values()}
+    unfinished = {rule: total - sum(1 for finished_rule, _ in finished_jobs if finished_rule == rule)
+                  for rule, total in SLURM_JOBS_OF_DEMO_BATCH.items()}
+    assert {rule: len(states) for rule, states in resubmitted.items()} == {
+        rule: count for rule, count in unfinished.items() if count}, (resubmitted, sorted(finished_jobs))
+    assert unfinished["relax"] >= 2 and unfinished["report_target"] == 3, unfinished
     assert unchanged_records(before, job_records(tmp_path)) == sorted(before)
     assert {name: (tmp_path / name).stat().st_mtime_ns for name in mtimes} == mtimes
     assert started_outputs(tmp_path) == []
