@@ -224,8 +224,7 @@ def print_table(runs: list[dict], ratios: list[dict]) -> None:
     print("| half | run | tool | wall s | CPU s | peak RSS MB | per-target s | load before/after (1 min) |")
     print("|---|--:|---|--:|--:|--:|---|---|")
     for run in runs:
-        per_target = run.get("per_target_s") or run.get("per_target_s_by_length")  # older records: by length
-        targets = ", ".join(f"{name}: {seconds}" for name, seconds in per_target.items())
+        targets = ", ".join(f"{name}: {seconds}" for name, seconds in run["per_target_s"].items())
         print(f"| {run['half']} | {run['index']} | {run['tool']} | {run['wall_s']:.0f} | {run['cpu_s']:.0f} | "
               f"{run['peak_rss_mb']:.0f} | {targets} | {run['load_before'][0]:.2f}/{run['load_after'][0]:.2f} |")
     for ratio in ratios:
