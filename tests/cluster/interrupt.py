@@ -105,9 +105,10 @@ def kill_run(process: subprocess.Popen, cluster: LocalSlurm | None = None) -> No
     if cluster is None:
         return
     # Running jobs get SIGKILL in every step and the batch script; pending ones are removed. Repeated,
-    # since a job may start between the two commands.
+    # since a job may start between the two commands; until every job is in its final state (a COMPLETING
+    # job ends as COMPLETED or CANCELLED).
     deadline = time.monotonic() + 30
-    while any(job["state"] in ("PENDING", "CONFIGURING", "RUNNING") for job in cluster.jobs()):
+    while any(job["state"] in ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING") for job in cluster.jobs()):
         if time.monotonic() > deadline:
             raise AssertionError(f"Slurm jobs still active 30 s after scancel: {cluster.jobs()}")
         cluster.run("scancel", "--signal=KILL", "--full", "--state=RUNNING", check=False)
