@@ -92,8 +92,9 @@ def ca_positions(result: dict, length: int) -> np.ndarray:
     return np.asarray(result["structure_module"]["final_atom_positions"], np.float64)[:length, atom_order["CA"]]
 
 
-def run_iterations(compiled, params, batches, prev_shapes, iterations: int):
-    """``iterations`` recycling iterations of ``compiled`` on inputs already on the card.
+def run_iterations(compiled, params, batches, prev_shapes, iterations: int, deadline: float):
+    """Up to ``iterations`` recycling iterations of ``compiled`` on inputs already on the card, fewer (at least
+    one) where another would end after ``deadline`` (seconds since the epoch).
 
     Returns the time of each, the first iteration's final atom positions and the last iteration's result.
     """
@@ -111,6 +112,8 @@ def run_iterations(compiled, params, batches, prev_shapes, iterations: int):
         times.append(time.perf_counter() - start)
         if first_positions is None:
             first_positions = result["structure_module"]["final_atom_positions"]
+        if time.time() + times[-1] > deadline:
+            break
     return times, np.asarray(first_positions), jax.tree_util.tree_map(np.asarray, result)
 
 
@@ -239,8 +242,12 @@ class Bench:
             started.append((case, process))
         return started
 
-    def compile_variant(self, length: int, precision: str, attention: str) -> dict:
-        """Trace, count and compile one variant (no device execution except XLA's autotuning)."""
+    def compile_variant(self, length: int, precision: str, attention: str, matmul_precision: str = "default") -> dict:
+        """Trace, count and compile one variant (no device execution except XLA's autotuning).
+
+        ``matmul_precision``: JAX's default matrix-product precision while tracing; ``"default"`` lets a GPU
+        multiply float32 in TF32, ``"highest"`` keeps float32 products float32 (the comparison with the CPU).
+        """
         import jax
         from flops import jaxpr_flops
 
@@ -253,9 +260,10 @@ class Bench:
         abstract_prev = {name: jax.ShapeDtypeStruct(shape, np.float32) for name, shape in prev_shapes.items()}
         abstract_batch = {name: jax.ShapeDtypeStruct(value.shape, value.dtype) for name, value in batches[0].items()}
         start = time.perf_counter()
-        traced = jitted_apply(config).trace(self.abstract_params, None, abstract_batch, abstract_prev)
-        flops = jaxpr_flops(traced.jaxpr.jaxpr)
-        lowered = traced.lower()
+        with jax.default_matmul_precision(matmul_precision):
+            traced = jitted_apply(config).trace(self.abstract_params, None, abstract_batch, abstract_prev)
+            flops = jaxpr_flops(traced.jaxpr.jaxpr)
+            lowered = traced.lower()
         trace_s = time.perf_counter() - start
         start = time.perf_counter()
         compiled = lowered.compile()
@@ -265,6 +273,7 @@ class Bench:
         cost = cost[0] if isinstance(cost, (list, tuple)) else cost
         program_bytes = memory.argument_size_in_bytes + memory.output_size_in_bytes + memory.temp_size_in_bytes
         return {"length": length, "padded_length": padded, "precision": precision, "attention": attention,
+                "matmul_precision": matmul_precision,
                 "msa_rows": int(batches[0]["msa_feat"].shape[0]), "extra_rows": int(batches[0]["extra_msa"].shape[0]),
                 "trace_s": round(trace_s, 2), "compile_s": round(compile_s, 2), "flops_per_iteration": flops,
                 "xla_cost_analysis_flops": float((cost or {}).get("flops", 0.0)),
@@ -293,7 +302,7 @@ class Bench:
         import jax
 
         times, first_positions, result = run_iterations(variant.pop("_compiled"), params, variant.pop("_batches"),
-                                       variant.pop("_prev_shapes"), iterations)
+                                       variant.pop("_prev_shapes"), iterations, self.deadline)
         stats = jax.devices()[0].memory_stats() or {}
         per_recycle = float(np.median(times))
         bf16_peak = self.record.get("bf16_matmul_tflops")
@@ -412,6 +421,16 @@ class Bench:
                 self.save()
                 break
 
+    def fits(self, compiled: list[dict]) -> None:
+        """Whether each compiled largest candidate fits the card (XLA's memory analysis), without running it."""
+        limit = self.record["device"]["bytes_limit"]
+        for variant in sorted(compiled, key=lambda item: (item["precision"], item["length"])):
+            fits = bool(limit and variant["xla_program_bytes"] <= limit)
+            self.record.setdefault("largest_fit", []).append({**public(variant), "bytes_limit": limit, "fits": fits})
+            self.note(f"L={variant['length']} {variant['precision']}: XLA program "
+                      f"{variant['xla_program_bytes'] / 2**30:.1f} GiB of {(limit or 0) / 2**30:.1f}")
+        self.save()
+
     # -- the run ------------------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -426,12 +445,13 @@ class Bench:
         self.abstract_params = flat_to_haiku({name: jax.ShapeDtypeStruct(shape, np.float32) for name, shape
                                               in param_shapes(variant_config("float32", "xla")).items()})
         # The first largest candidate first (the longest compilations), then the rest.
-        cases = [(length, precision, "xla") for length in self.args.largest[:1] for precision in PRECISIONS]
-        cases += [(CPU_CHECK_LENGTH, "float32", "xla")]
-        cases += [(length, precision, "xla") for length in self.args.lengths for precision in PRECISIONS]
+        candidates = self.args.largest if self.args.largest_fit_only else self.args.largest[:1]
+        cases = [(length, precision, "xla") for length in candidates for precision in PRECISIONS]
+        cases += [(CPU_CHECK_LENGTH, "float32", "xla", self.args.cpu_check_precision)]
+        cases += [(length, precision, "xla") for length in self.args.lengths for precision in self.args.precisions]
         cases += [(length, "bfloat16", "cudnn") for length in self.args.cudnn_lengths]
         compiled = self.compile_all(cases, self.args.compile_workers)
-        precompiled = [variant for variant in compiled if variant["length"] in self.args.largest[:1]]
+        precompiled = [variant for variant in compiled if variant["length"] in candidates]
         compiled = [variant for variant in compiled if variant not in precompiled]
         cpu = self.start_cpu_check(make_params)
         params = jax.device_put(load_params(self.params_file))
@@ -453,7 +473,10 @@ class Bench:
         self.save()
         self.run_references(references)
         self.save()
-        self.largest(params, precompiled)
+        if self.args.largest_fit_only:
+            self.fits(precompiled)
+        else:
+            self.largest(params, precompiled)
         self.deviations(self.timed)
         self.record["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.save()
@@ -559,6 +582,12 @@ def main() -> None:
         "256:float32,512:float32,512:bfloat16"), help="the reference's runs, LENGTH:PRECISION,...")
     run.add_argument("--reference-python", default=sys.executable,
                      help="the interpreter that has the reference (on the GPU machine: this one, with the wheels)")
+    run.add_argument("--precisions", type=lambda text: [item for item in text.split(",") if item],
+                     default=list(PRECISIONS), help="precisions run at --lengths")
+    run.add_argument("--cpu-check-precision", choices=("default", "highest"), default="highest",
+                     help="matrix-product precision of the GPU float32 run compared with the CPU (default: highest)")
+    run.add_argument("--largest-fit-only", action="store_true",
+                     help="compile every --largest candidate and record whether it fits, without running it")
     run.add_argument("--compile-workers", type=int, default=4)
     run.add_argument("--budget-s", type=float, default=500.0)
     run.add_argument("--allow-cpu", action="store_true", help="run on the CPU backend: a trial of the script")

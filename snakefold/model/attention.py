@@ -156,8 +156,11 @@ class Attention(hk.Module):
                          bias: jnp.ndarray) -> jnp.ndarray:
         """softmax_k(q.k + bias) v for queries [b, q, h, c] (already scaled), keys and values [b, k, h, c]."""
         if self.global_config.attention_implementation == "cudnn":
-            return jax.nn.dot_product_attention(queries, keys, values, bias=bias.astype(queries.dtype), scale=1.0,
-                                                implementation="cudnn")
+            # cuDNN takes the bias only at its full [b, h, q, k] shape (not broadcast over queries or heads).
+            batch, num_queries, num_heads, _ = queries.shape
+            full_bias = jnp.broadcast_to(bias, (batch, num_heads, num_queries, keys.shape[1]))
+            return jax.nn.dot_product_attention(queries, keys, values, bias=full_bias.astype(queries.dtype),
+                                                scale=1.0, implementation="cudnn")
         if self.global_config.attention_implementation != "xla":
             raise ValueError(f"attention_implementation {self.global_config.attention_implementation!r}: "
                              f"use 'xla' or 'cudnn'")
