@@ -202,7 +202,9 @@ class Bench:
     def make_params(self) -> subprocess.Popen:
         self.params_file.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-        return subprocess.Popen([sys.executable, "-m", "snakefold", "make-params", "--preset", PRESET,
+        # `snakefold make-params`, through the package: the GPU machine's interpreter has no `snakefold` script.
+        command = "import sys; from snakefold.cli import main; sys.exit(main(sys.argv[1:]))"
+        return subprocess.Popen([sys.executable, "-c", command, "make-params", "--preset", PRESET,
                                  "--seed", str(SEED), "--out", str(self.params_file)],
                                 env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -269,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
     from snakefold.model.multimer.inference import MultimerPredictor
     from snakefold.model.params import check_params, load_params
 
+    inference.claim_gpu_memory()
     startup_s = seconds_since_process_start()
     if args.compilation_cache_dir:
         inference.enable_compilation_cache(args.compilation_cache_dir)

@@ -156,12 +156,11 @@ class Attention(hk.Module):
                          bias: jnp.ndarray) -> jnp.ndarray:
         """softmax_k(q.k + bias) v for queries [b, q, h, c] (already scaled), keys and values [b, k, h, c]."""
         if self.global_config.attention_implementation == "cudnn":
-            # cuDNN takes the bias only at its full [b, h, q, k] shape (not broadcast over queries or heads).
-            batch, num_queries, num_heads, _ = queries.shape
-            full_bias = jnp.broadcast_to(bias, (batch, num_heads, num_queries, keys.shape[1]))
-            return jax.nn.dot_product_attention(queries, keys, values, bias=full_bias.astype(queries.dtype),
-                                                scale=1.0, implementation="cudnn")
-        if self.global_config.attention_implementation != "xla":
+            try:
+                return fused_weighted_values(queries, keys, values, bias, implementation="cudnn")
+            except (RuntimeError, ValueError, NotImplementedError):
+                pass  # no cuDNN, or shapes or a precision it refuses: XLA's attention below
+        elif self.global_config.attention_implementation != "xla":
             raise ValueError(f"attention_implementation {self.global_config.attention_implementation!r}: "
                              f"use 'xla' or 'cudnn'")
         # Head-major [b, h, ., c] operands make both products plain batched matrix products (faster on CPU
@@ -173,6 +172,21 @@ class Attention(hk.Module):
         weighted = jnp.einsum("bhqk,bhkc->bhqc", exponentials.astype(values.dtype), values,
                               preferred_element_type=jnp.float32)
         return jnp.swapaxes(weighted / totals, 1, 2).astype(values.dtype)
+
+
+def fused_weighted_values(queries: jnp.ndarray, keys: jnp.ndarray, values: jnp.ndarray, bias: jnp.ndarray,
+                          implementation: str = "cudnn") -> jnp.ndarray:
+    """softmax_k(q.k + bias) v in one kernel (``jax.nn.dot_product_attention``; ``"cudnn"``: flash attention).
+
+    Queries [b, q, h, c] (already scaled), keys and values [b, k, h, c]; ``bias`` broadcasts to [b, h, q, k],
+    and goes to cuDNN at that full shape (it takes no bias broadcast over queries or heads). Returns
+    [b, q, h, c]. Raises where the implementation is missing or refuses the shapes or precision (cuDNN: half
+    precision on a GPU only).
+    """
+    batch, num_queries, num_heads, _ = queries.shape
+    full_bias = jnp.broadcast_to(bias, (batch, num_heads, num_queries, keys.shape[1])).astype(queries.dtype)
+    return jax.nn.dot_product_attention(queries, keys, values, bias=full_bias, scale=1.0,
+                                        implementation=implementation)
 
 
 class GlobalAttention(hk.Module):

@@ -39,8 +39,10 @@ class GlobalConfig:
     (:data:`snakefold.model.primitives.DEFAULT_CHUNK_BUDGET_MB`): cache-sized on CPU, where small pieces run
     fastest, large on GPU and TPU, where it only bounds memory.
     ``attention_implementation``: ``"xla"`` (einsums and a softmax that XLA fuses, on every backend) or
-    ``"cudnn"`` (``jax.nn.dot_product_attention``'s cuDNN flash-attention kernel: GPU with ``bfloat16``
-    only; not verified on a GPU by this project's tests).
+    ``"cudnn"`` (``jax.nn.dot_product_attention``'s cuDNN flash-attention kernel, which never writes the
+    [rows, heads, N, N] logits out: GPU with ``bfloat16``; each layer whose shapes or precision cuDNN refuses,
+    or every layer where there is no cuDNN, runs XLA's instead). Measured on an H200 (bench/gpu/README.md):
+    a recycling iteration of model_1_ptm in bfloat16 1.76x faster at L = 512 and 1.70x at L = 2,048.
     ``bfloat16``: the trunk (embeddings, templates, extra-MSA stack, Evoformer) computes in bfloat16 with
     float32 layer normalisation, softmax and accumulation; the structure module and heads stay float32.
     Meant for accelerators (on CPU it is slower than float32); outputs move within the parity tolerances
