@@ -23,14 +23,17 @@ cannot hold it, and writes OUT_DIR/gpu_bench.json after each:
 4. **On a quiet card, one at a time:** snakefold's runs in ascending size (4 iterations each, every input
    on the card beforehand; each iteration timed to ``block_until_ready``), then the reference's. Time per
    recycle is the median iteration. The bfloat16 runs' CA deviation from the float32 run of the same L,
-   and the GPU float32 run at L = 64 against the CPU run (final atoms, Angstrom).
+   and the GPU float32 run at L = 64 against the CPU run (final atoms, Angstrom; that run with float32
+   matrix products, ``--cpu-check-precision highest``: JAX's default on a GPU multiplies float32 in TF32).
 5. **Largest length:** the first of ``--largest`` whose compiled program fits the card (XLA's memory
    analysis against ``bytes_limit``), bfloat16, then float32 where time is left; as many iterations as
-   the time left holds (at least one: each recycling iteration costs the same).
+   the time left holds (at least one: each recycling iteration costs the same). ``--largest-fit-only``
+   compiles every candidate and records whether it fits, running none.
 
 Peak memory: ``memory_stats()['peak_bytes_in_use']`` is the process's high-water mark (JAX cannot reset
-it), so the runs go in ascending size and each records the mark after it; XLA's memory analysis
-(arguments + outputs + temporaries of the compiled iteration) is exact per program and is recorded beside.
+it), so the runs go in ascending size and each records the mark after it; but XLA's autotuning while
+compiling sets it before any run (37.6 GiB on an H200). XLA's memory analysis (arguments + outputs +
+temporaries of the compiled iteration) is exact per program and is recorded beside.
 """
 
 from __future__ import annotations
