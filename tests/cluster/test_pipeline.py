@@ -83,8 +83,6 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     wait_for_started_output(run, tmp_path, r"/relaxed/rank_0\.pdb$")
     kill_run(run, slurm_env)
     interrupted = slurm_jobs_by_rule(slurm_env, (tmp_path / "run.log").read_text())
-    # Snakemake inside a Slurm job unmarks its outputs as it ends: a job COMPLETED in Slurm is finished for the
-    # resumed run even where the killed run had not yet seen it end (and so wrote no record of it).
     completed = Counter({rule: states.count("COMPLETED") for rule, states in interrupted.items()})
     assert interrupted.pop("relax") and "report_target" not in interrupted, interrupted  # relax jobs were cancelled
     # The relaxing target's search, features and prediction finished. Slurm runs the other targets' jobs side by
@@ -100,16 +98,24 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
 
     unlock = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config), "--unlock")
     assert unlock.returncode == 0, unlock.stdout + unlock.stderr
+    # What the resumed run will redo. Snakemake inside a Slurm job unmarks the job's outputs as it ends, so a
+    # job can have finished without the killed run having seen it (no record; even CANCELLED, when the kill came
+    # as it exited): the plan, not the records or Slurm's states, says which jobs are unfinished. It never holds
+    # a job that COMPLETED in Slurm, and holds the interrupted relaxations and everything after them.
+    dry_run = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config), "--dry-run")
+    assert dry_run.returncode == 0, dry_run.stdout + dry_run.stderr
+    planned = Counter({rule: count for rule, count in job_counts(dry_run.stdout).items()
+                       if rule in SLURM_JOBS_OF_DEMO_BATCH})
+    assert all(planned[rule] <= SLURM_JOBS_OF_DEMO_BATCH[rule] - completed[rule] for rule in planned), (
+        planned, completed)
+    assert planned["relax"] >= 2 and (planned["report_target"], planned["report_complex"]) == (3, 1), planned
     resumed = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config))
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log
-    # Exactly the jobs the interrupted run had not finished went to Slurm again (rank and summary are local rules).
+    # Exactly the planned jobs went to Slurm again (rank and summary are local rules).
     resubmitted = slurm_jobs_by_rule(slurm_env, log)
     assert {state for states in resubmitted.values() for state in states} == {"COMPLETED"}, resubmitted
-    unfinished = Counter(SLURM_JOBS_OF_DEMO_BATCH) - completed
-    resubmitted_jobs = Counter({rule: len(states) for rule, states in resubmitted.items()})
-    assert resubmitted_jobs == unfinished, (resubmitted, completed)
-    assert unfinished["relax"] >= 2 and (unfinished["report_target"], unfinished["report_complex"]) == (3, 1)
+    assert Counter({rule: len(states) for rule, states in resubmitted.items()}) == planned, (resubmitted, planned)
     assert unchanged_records(before, job_records(tmp_path)) == sorted(before)
     assert {name: (tmp_path / name).stat().st_mtime_ns for name in mtimes} == mtimes
     assert started_outputs(tmp_path) == []
