@@ -91,8 +91,9 @@ def model_inputs(config, length: int) -> list[dict[str, np.ndarray]]:
     return recycling_slices(features, config, NUM_RECYCLE)
 
 
-def ca_positions(result: dict, length: int) -> np.ndarray:
-    return np.asarray(result["structure_module"]["final_atom_positions"], np.float64)[:length, atom_order["CA"]]
+def ca_positions(atom_positions: np.ndarray, length: int) -> np.ndarray:
+    """The CA atoms [length, 3] (float64) of atom37 positions [N_res, 37, 3], padding cut off."""
+    return np.asarray(atom_positions, np.float64)[:length, atom_order["CA"]]
 
 
 def run_iterations(compiled, params, batches, prev_shapes, iterations: int, deadline: float):
@@ -129,7 +130,6 @@ def cpu_check(args: argparse.Namespace) -> None:
     config = variant_config("float32", "xla")
     batches = model_inputs(config, args.length)
     features = {name: np.stack([batch[name] for batch in batches]) for name in batches[0]}
-    features["seq_length"] = np.full((len(batches),), args.length, np.int32)
     start = time.perf_counter()
     result = run_model(config, load_params(args.params, config), features, num_recycle=NUM_RECYCLE)
     atomic_save_npz(args.out, {"final_atom_positions": result["structure_module"]["final_atom_positions"],
@@ -285,7 +285,8 @@ class Bench:
                 "xla_program_bytes": int(program_bytes), "xla_temp_bytes": int(memory.temp_size_in_bytes),
                 "_compiled": compiled, "_batches": batches, "_prev_shapes": prev_shapes}
 
-    def compile_all(self, cases: list[tuple[int, str, str]], workers: int) -> list[dict]:
+    def compile_all(self, cases: list[tuple], workers: int) -> list[dict]:
+        """:meth:`compile_variant` of each case, ``workers`` at a time; a case that fails is recorded."""
         compiled = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(self.compile_variant, *case): case for case in cases}
@@ -306,8 +307,9 @@ class Bench:
     def time_variant(self, variant: dict, params, iterations: int = NUM_RECYCLE + 1) -> None:
         import jax
 
-        times, first_positions, result = run_iterations(variant.pop("_compiled"), params, variant.pop("_batches"),
-                                       variant.pop("_prev_shapes"), iterations, self.deadline)
+        times, first_positions, result = run_iterations(
+            variant.pop("_compiled"), params, variant.pop("_batches"), variant.pop("_prev_shapes"), iterations,
+            self.deadline)
         stats = jax.devices()[0].memory_stats() or {}
         per_recycle = float(np.median(times))
         bf16_peak = self.record.get("bf16_matmul_tflops")
@@ -317,14 +319,15 @@ class Bench:
                        finite=bool(np.all(np.isfinite(result["structure_module"]["final_atom_positions"]))))
         if bf16_peak:
             variant["fraction_of_bf16_peak"] = variant["tflops"] / bf16_peak
-        variant["_ca"] = ca_positions(result, variant["length"])
-        variant["_ca_first"] = first_positions[:variant["length"], atom_order["CA"]].astype(np.float64)
-        variant["_atoms"] = np.asarray(result["structure_module"]["final_atom_positions"])[:variant["length"]]
+        atoms = result["structure_module"]["final_atom_positions"]
+        variant["_ca"] = ca_positions(atoms, variant["length"])
+        variant["_ca_first"] = ca_positions(first_positions, variant["length"])
+        variant["_atoms"] = atoms[:variant["length"]]
         self.note(f"ran L={variant['length']} {variant['precision']} {variant['attention']}: "
                   f"{per_recycle:.3f} s per recycle, {variant['tflops']:.1f} TFLOP/s")
 
     def deviations(self, variants: list[dict]) -> None:
-        """bfloat16's CA deviation from float32 at each L, and the GPU L = 64 run against the CPU run."""
+        """bfloat16's CA deviation from the float32 run of the same L, after the first and the last iteration."""
         float32 = {variant["length"]: variant for variant in variants
                    if variant["precision"] == "float32" and "_ca" in variant}
         for variant in variants:
