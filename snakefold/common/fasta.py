@@ -15,7 +15,9 @@ Rules (documented for users in the README):
   standard residues and ``X`` are accepted. ``U O B Z J`` follow ``nonstandard_residues``: ``map`` (default:
   selenocysteine U -> C and pyrrolysine O -> K, their parent residues; the ambiguity codes B, Z, J -> X),
   ``unknown`` (all five -> X, as AlphaFold2's model sees them) or ``reject``. Anything else (digits, gaps,
-  ``*`` inside, punctuation) is an error naming its line and column.
+  ``*`` inside, punctuation) is an error naming its line and column. A chain of unknown residues alone (``X``,
+  letters read as ``X`` included) is an error: AlphaFold2 places no atoms for ``X``, so there is nothing to
+  predict; a chain that is partly ``X`` is accepted.
 * Errors: an empty file, a file that is not FASTA (binary, gzip that does not decompress, PDB or mmCIF or
   Stockholm text, text before the first header), a record with no ID or no sequence, a sequence outside
   ``[min_length, max_length]``, the same ID twice, two IDs that become the same target name (compared
@@ -33,6 +35,7 @@ its sequence, and the workflow keys its computations by it. A complex's sequence
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import hashlib
@@ -54,6 +57,10 @@ FASTA_SUFFIXES = (".fasta", ".fa", ".faa", ".fas", ".fsa", ".seq")
 MAX_NAME_LENGTH = 64
 #: Separates the chains of a complex in a record's sequence (ColabFold's convention).
 CHAIN_SEPARATOR = ":"
+#: The unknown residue; ``nonstandard_residues`` maps ambiguity codes (and, with ``unknown``, U and O) to it.
+UNKNOWN_RESIDUE = "X"
+_ONLY_UNKNOWN = ("{what} holds only unknown residues (X, or codes read as X): AlphaFold2 places no atoms for X, "
+                 "so there is no structure to predict; give the {whose} sequence")
 
 NonstandardPolicy = Literal["map", "unknown", "reject"]
 NONSTANDARD_POLICIES: dict[str, dict[str, str]] = {
@@ -93,7 +100,7 @@ class Chain:
     record_id: str
     sequence: str
 
-    @property
+    @functools.cached_property
     def seq_key(self) -> str:
         return sequence_key(self.sequence)
 
@@ -113,7 +120,7 @@ class Target:
     line: int
     chains: tuple[Chain, ...] = ()
 
-    @property
+    @functools.cached_property
     def seq_key(self) -> str:
         return sequence_key(self.sequence)
 
@@ -444,7 +451,7 @@ def load_batch(inputs: Iterable[str], min_length: int, max_length: int,
 
 def batch_problem(target: Target, by_name: dict[str, Target], min_length: int, max_length: int,
                   reserved: set[str], by_id: dict[str, Target] | None = None) -> Problem | None:
-    """A problem of ``target`` relative to the batch (length limits, reserved, duplicate IDs and names) or None.
+    """A problem of ``target`` (a chain of X alone, length limits, reserved, duplicate IDs and names) or None.
 
     ``by_name`` holds the names taken (lower case), ``by_id`` the record IDs taken (None: not a record)."""
     def problem(reason: str) -> Problem:
@@ -453,9 +460,9 @@ def batch_problem(target: Target, by_name: dict[str, Target], min_length: int, m
     if target.name.lower() in reserved:
         return problem(f"the target name '{target.name}' is reserved: it is one of the batch's own files "
                        f"({', '.join(sorted(reserved))}); rename the record")
-    length_problem = _length_problem(target, min_length, max_length)
-    if length_problem is not None:
-        return problem(length_problem)
+    residue_problem = _unknown_residues_problem(target) or _length_problem(target, min_length, max_length)
+    if residue_problem is not None:
+        return problem(residue_problem)
     if by_id is not None and target.record_id in by_id:
         first = by_id[target.record_id]
         return problem(f"duplicate record ID; it is also at {first.path}:{first.line}")
@@ -464,6 +471,21 @@ def batch_problem(target: Target, by_name: dict[str, Target], min_length: int, m
         return problem(f"the IDs '{first.record_id}' ({first.path}:{first.line}) and '{target.record_id}' "
                        f"both become the target name '{target.name}'; rename one of them")
     return None
+
+
+def _unknown_residues_problem(target: Target) -> str | None:
+    """A chain (the sequence of a single-chain target) of unknown residues alone: AlphaFold2 has no atoms for X."""
+    if not target.is_complex:
+        return _ONLY_UNKNOWN.format(what="the sequence", whose="protein's") if _only_unknown(target.sequence) else None
+    for chain in target.chains:
+        if _only_unknown(chain.sequence):
+            source = "" if chain.record_id == target.record_id else f" (record '{chain.record_id}')"
+            return _ONLY_UNKNOWN.format(what=f"chain {chain.chain_id}{source}", whose="chain's")
+    return None
+
+
+def _only_unknown(sequence: str) -> bool:
+    return set(sequence) == {UNKNOWN_RESIDUE}
 
 
 def _length_problem(target: Target, min_length: int, max_length: int) -> str | None:

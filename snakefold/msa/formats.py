@@ -14,10 +14,13 @@ are insertions, ``.`` (a gap in an insertion column, optional in a3m) is ignored
 whole header line after ``>``. Comment lines starting with ``#`` or ``;`` before the first record
 (HH-suite, ColabFold and OpenProteinSet write them), NUL bytes (ColabFold's record separators) and
 HH-suite's annotation records (``>ss_dssp``, ``>ss_pred``, ``>ss_conf``, ``>sa_dssp``, ``>Consensus``),
-which AlphaFold2 would read as sequences, are skipped.
+which AlphaFold2 would read as sequences, are skipped. An a3m has no closing line; one cut after a header
+ends in a record without residues, an error of the record's width.
 
 Stockholm (HMMER's ``-A`` output): ``name aligned-row`` lines, possibly over several blocks; ``#`` markup
-and ``//`` are skipped. The first row is the query: columns where it has a gap are insertion columns.
+is skipped. The file must end with the closing ``//`` line (HMMER always writes it): a file without it was cut
+short, and every reader here refuses it rather than use the rows before the cut. The first row is the query:
+columns where it has a gap are insertion columns.
 The description of a row is its name (``UniRef90_Q9H5Z4/4-78``), as in AlphaFold2. Gaps written ``.``
 are read as ``-`` (AlphaFold2 would count a ``.`` in an insertion column as an inserted residue; HMMER's
 jackhmmer output, which AlphaFold2 reads, has no ``.``).
@@ -29,6 +32,7 @@ hit limits) and converting Stockholm to a3m (the template search's input).
 from __future__ import annotations
 
 import dataclasses
+import os
 import string
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -41,6 +45,8 @@ _LOWER_A, _LOWER_Z = ord("a"), ord("z")
 _DROP_LOWER_CASE = str.maketrans("", "", string.ascii_lowercase)
 #: HH-suite's annotation records of an a3m (secondary structure, consensus): not sequences of the MSA.
 ANNOTATION_RECORDS = frozenset({"ss_dssp", "ss_pred", "ss_conf", "sa_dssp", "Consensus"})
+#: The line that closes a Stockholm alignment.
+STOCKHOLM_END = "//"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,18 +138,30 @@ def parse_a3m(text: str, source: str = "a3m") -> Msa:
     return Msa(sequences, np.stack(deletions), descriptions)
 
 
+def _cut_short(source: str | Path) -> SnakefoldError:
+    """The error of a Stockholm file without its closing line."""
+    return SnakefoldError(f"{source}: ends without the closing '{STOCKHOLM_END}' line of a Stockholm alignment: the "
+                          "file was cut short; copy or make it again")
+
+
 def _stockholm_rows(lines: Iterable[str], source: str) -> dict[str, str]:
-    """name -> aligned row, in the order names first appear, joined over all blocks."""
+    """name -> aligned row, in the order names first appear, joined over all blocks (none for no row).
+
+    Raises if rows are found but the lines do not end with the closing '//'."""
     rows: dict[str, list[str]] = {}
+    last_line = ""
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
-        if not line or line.startswith(("#", "//")):
+        last_line = line or last_line
+        if not line or line.startswith(("#", STOCKHOLM_END)):
             continue
         fields = line.split()
         if len(fields) != 2:
             raise SnakefoldError(f"{source}:{number}: a Stockholm alignment line is 'name aligned-row', "
                                  f"found {len(fields)} fields")
         rows.setdefault(fields[0], []).append(fields[1])
+    if rows and last_line != STOCKHOLM_END:
+        raise _cut_short(source)
     return {name: "".join(parts) for name, parts in rows.items()}
 
 
@@ -191,8 +209,8 @@ def read_msa(path: str | Path, fmt: str | None = None) -> Msa:
 def query_of_msa_file(path: str | Path, fmt: str | None = None) -> str:
     """The first row of an MSA file with gaps removed and upper-cased: the sequence it was searched with.
 
-    Reads only as much of the file as needed (the first record of an a3m; the first name's rows of a
-    Stockholm file, which may span blocks).
+    Reads only as much of the file as needed (the first record of an a3m; a Stockholm file whole, as the first
+    name's rows may span blocks and its last line must close it).
     """
     fmt = fmt or msa_format(path)
     with open(path, encoding="ascii", errors="replace") as handle:
@@ -202,10 +220,11 @@ def query_of_msa_file(path: str | Path, fmt: str | None = None) -> str:
                 raise SnakefoldError(f"{path}: no MSA record found")
             row = record[1]
         else:
-            first_name, parts = None, []
+            first_name, parts, last_line = None, [], ""
             for line in handle:
                 stripped = line.strip()
-                if not stripped or stripped.startswith(("#", "//")):
+                last_line = stripped or last_line
+                if not stripped or stripped.startswith(("#", STOCKHOLM_END)):
                     continue
                 name, *aligned = stripped.split(None, 1)
                 first_name = first_name or name
@@ -213,6 +232,8 @@ def query_of_msa_file(path: str | Path, fmt: str | None = None) -> str:
                     parts.extend(aligned)
             if first_name is None:
                 raise SnakefoldError(f"{path}: no aligned sequence found in this Stockholm file")
+            if last_line != STOCKHOLM_END:
+                raise _cut_short(path)
             row = "".join(parts)
     return row.replace("-", "").replace(".", "").upper()
 
@@ -221,7 +242,7 @@ def stockholm_names(lines: Iterable[str]) -> Iterator[str]:
     """Each sequence name of a Stockholm file once, in the order it first appears."""
     seen = set()
     for line in lines:
-        if not line.strip() or line.startswith(("#", "//")):
+        if not line.strip() or line.startswith(("#", STOCKHOLM_END)):
             continue
         name = line.split(None, 1)[0]
         if name not in seen:
@@ -235,8 +256,10 @@ def truncate_stockholm(source: str | Path, destination_handle, max_rows: int | N
     AlphaFold2's per-database hit limit: the kept sequences are the first ``max_rows`` names in order of
     appearance (the query is the first); their alignment rows and ``#=GS`` lines are kept, as are the
     header, the ``#=GC RF`` line and ``//``; other per-sequence and per-file markup is dropped. The file is
-    streamed twice, never held in memory whole.
+    streamed twice, never held in memory whole; one without its closing ``//`` is refused before anything is written.
     """
+    if _last_line(source) != STOCKHOLM_END:
+        raise _cut_short(source)
     with open(source, encoding="ascii", errors="replace") as handle:
         kept = set()
         for name in stockholm_names(handle):
@@ -250,9 +273,24 @@ def truncate_stockholm(source: str | Path, destination_handle, max_rows: int | N
     return len(kept)
 
 
+def _last_line(path: str | Path, block: int = 65536) -> str:
+    """The last line of a file that holds more than whitespace, stripped, read from the file's end."""
+    with open(path, "rb") as handle:
+        position = handle.seek(0, os.SEEK_END)
+        tail = b""
+        while position > 0:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            if b"\n" in tail.rstrip():
+                break
+    return tail.rstrip().rsplit(b"\n", 1)[-1].strip().decode("ascii", errors="replace")
+
+
 def _keep_stockholm_line(line: str, kept: set[str]) -> bool:
     stripped = line.strip()
-    if not stripped or stripped == "//" or line.startswith(("# STOCKHOLM", "#=GC RF")):
+    if not stripped or stripped == STOCKHOLM_END or line.startswith(("# STOCKHOLM", "#=GC RF")):
         return True
     if line.startswith("#=GS"):
         fields = line.split(None, 2)

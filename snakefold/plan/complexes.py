@@ -4,8 +4,10 @@ A **complex** is a target of two or more chains (:class:`snakefold.common.fasta.
 Intake (:func:`snakefold.common.fasta.load_batch`) already accepts ColabFold's ``:``-separated records; this
 module adds the complexes the config names, from the records of the batch:
 
-* ``complexes.sheets``: TSV lines ``<name><TAB><RECORD>[:<copies>],...`` or YAML mappings of a name to the
-  same text, to a list of ``RECORD[:copies]`` or to a mapping ``{RECORD: copies}``. Copies are expanded in
+* ``complexes.sheets``: TSV lines ``<name><TAB><RECORD>[:<copies>],...`` (the name ends at the first tab, so it
+  may hold spaces; a line without a tab ends it at the first space) or YAML mappings of a name to the
+  same text, to a list of ``RECORD[:copies]`` or to a mapping ``{RECORD: copies}``. A name becomes a target name
+  as a record ID does (``my complex`` is ``my_complex``, with a warning). Copies are expanded in
   place (``HBA:2,HBB:2`` gives chains A, B of HBA and C, D of HBB, as AlphaFold2 orders a FASTA file). A
   record is named by its ID or its target name, and is a single-chain record of ``inputs`` (then also folded
   alone) or of ``complexes.chains`` (a chain only).
@@ -52,6 +54,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 #: Joins the target names of a pulldown pair's bait and prey.
 PAIR_SEPARATOR = "__"
 _COPIES = re.compile(r"^(?P<record>.+?)(?::(?P<copies>[^:]*))?$")
+#: A copy number's ASCII digits (``str.isdigit`` takes '²' too, which ``int`` refuses), and the most it may have
+#: (any more and it is no number a person means; Python refuses str <-> int conversions beyond 4,300 digits).
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_COPY_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -242,12 +248,14 @@ def _tsv_entries(text: str, path: str) -> tuple[list[SheetEntry], list[Problem]]
         content = line.split("#", 1)[0].strip()
         if not content:
             continue
-        words = content.split(None, 1)
-        if len(words) < 2:
-            problems.append(Problem(path, number, words[0], "the line names a complex but no chains: write the name, "
+        # the name ends at the first tab (a name may hold spaces, as a YAML key may); without a tab, at a space
+        words = content.split("\t" if "\t" in content else None, 1)
+        name = words[0].strip()
+        text_of_chains = re.sub(r"\s+", "", words[1]) if len(words) > 1 else ""
+        if not text_of_chains:
+            problems.append(Problem(path, number, name, "the line names a complex but no chains: write the name, "
                                     "a tab, then its records with copy numbers, e.g. 'hb<TAB>HBA_HUMAN:2,HBB_HUMAN:2'"))
             continue
-        name, text_of_chains = words[0], re.sub(r"\s+", "", words[1])
         chains, chain_problems = _parse_chains(text_of_chains.split(","), number, path, name)
         entries.append(SheetEntry(name, text_of_chains, tuple(chains), path, number, tuple(chain_problems)))
     return entries, problems
@@ -304,26 +312,44 @@ def _parse_chains(tokens: list[str], line: int, path: str, name: str) -> tuple[l
                                     "one at the end?)"))
             continue
         copies = match.group("copies")
-        if copies is not None and not (copies.isdigit() and int(copies) >= 1):
-            problems.append(Problem(path, line, name, f"'{token}': the copy number after ':' must be a whole number "
-                                    f"of at least 1, not '{copies}' (name a record whose ID holds ':' by its target "
-                                    "name)"))
+        copies_problem = None if copies is None else _copy_number_problem(copies)
+        if copies_problem is not None:
+            problems.append(Problem(path, line, name, f"'{_shortened(token)}': {copies_problem}"))
             continue
         chains.append(SheetChain(match.group("record"), int(copies) if copies else 1, line))
     return chains, problems
 
 
+def _copy_number_problem(copies: str) -> str | None:
+    """Why the text after a record's ':' is not a copy number, or None.
+
+    A large number is a copy number, which the complex's chain count then finds above MAX_CHAINS; one of more than
+    _MAX_COPY_DIGITS digits is refused here (past 4,300 digits Python would not even read or print it)."""
+    if not _DIGITS.fullmatch(copies) or not copies.strip("0"):
+        return (f"the copy number after ':' must be a whole number of at least 1, not '{_shortened(copies)}' (name a "
+                "record whose ID holds ':' by its target name)")
+    if len(copies) > _MAX_COPY_DIGITS:
+        return (f"the copy number has {len(copies)} digits; a complex holds at most {MAX_CHAINS} chains (one per PDB "
+                "chain ID)")
+    return None
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """``text`` for a message: cut to ``limit`` characters, ending in '...' when cut."""
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
 def _sheet_complex(batch: Batch, entry: SheetEntry, records: _Records) -> Target | list[Problem]:
     """The complex of a sheet entry, or every problem that stops it."""
     problems = list(entry.problems)
-    members = []
+    found = []
     for chain in entry.chains:
         record = records.find(chain.record)
         if record is None:
             problems.append(Problem(entry.path, chain.line, entry.name, records.unknown(chain.record)))
         else:
-            members.extend([(record.record_id, record.sequence)] * chain.copies)
-    count = sum(chain.copies for chain in entry.chains)
+            found.append((record, chain.copies))
+    count = sum(chain.copies for chain in entry.chains)  # counted before any copy is made: a copy number may be huge
     countable = not entry.problems  # a list with unreadable parts has no chain count
     if countable and count > MAX_CHAINS:
         problems.append(Problem(entry.path, entry.line, entry.name, f"the complex has {count} chains (copies "
@@ -340,7 +366,7 @@ def _sheet_complex(batch: Batch, entry: SheetEntry, records: _Records) -> Target
     if name != entry.name:
         batch.warnings.append(Problem(entry.path, entry.line, entry.name, f"the complex's name is not a usable file "
                                       f"name as it stands; the target is named '{name}'", severity="warning"))
-    chains = complex_chains(members)
+    chains = complex_chains([(record.record_id, record.sequence) for record, copies in found for _ in range(copies)])
     return Target(name, entry.name, entry.text, ":".join(chain.sequence for chain in chains), entry.path,
                   entry.line, chains)
 

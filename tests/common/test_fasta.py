@@ -113,6 +113,31 @@ def test_x_allowed(tmp_path):
     assert batch_of(fasta).targets[0].sequence == "ACDEXXXXGHIK"
 
 
+ONLY_X = ("holds only unknown residues (X, or codes read as X): AlphaFold2 places no atoms for X, so there is no "
+          "structure to predict")
+
+
+@pytest.mark.parametrize("body, policy, reason", [
+    ("X" * 20, "map", f"the sequence {ONLY_X}; give the protein's sequence"),
+    ("xxxxx\nxxxxx\nxxxxx*", "map", f"the sequence {ONLY_X}; give the protein's sequence"),
+    ("BZJ" * 5, "map", f"the sequence {ONLY_X}; give the protein's sequence"),  # ambiguity codes are read as X
+    ("UOBZJ" * 3, "unknown", f"the sequence {ONLY_X}; give the protein's sequence"),
+    (f"MLSDEDFKAVFGMTRSAFANLPLWKQQNLKKEKGLF:{'X' * 20}", "map", f"chain B {ONLY_X}; give the chain's sequence"),
+    (f"{'X' * 12}:{GB1}:{'X' * 12}", "map", f"chain A {ONLY_X}; give the chain's sequence"),
+])
+def test_a_chain_of_unknown_residues_alone_is_rejected(tmp_path, body, policy, reason):
+    fasta = write(tmp_path / "x.fasta", f">gb1\n{GB1}\n>xchain\n{body}\n")
+    batch = batch_of(fasta, nonstandard=policy)
+    assert only_error(batch) == f"{fasta}:3: record 'xchain': {reason}"
+    assert [target.name for target in batch.targets] == ["gb1"] and batch.complexes == []
+
+
+def test_a_chain_partly_unknown_is_accepted(tmp_path):
+    fasta = write(tmp_path / "x.fasta", f">cx\n{GB1}:XXXXXXXXXXXXXXXXXXXG\n>single\nXXXXXXXXXXXXM\n")
+    batch = batch_of(fasta)
+    assert batch.errors == [] and [t.name for t in batch.targets + batch.complexes] == ["single", "cx"]
+
+
 @pytest.mark.parametrize("policy, expected", [("map", "AXXXCKCD"), ("unknown", "AXXXXXCD")])
 def test_nonstandard_residue_policy(tmp_path, policy, expected):
     fasta = write(tmp_path / "a.fasta", ">rec\nABZJUOCD\n")

@@ -32,9 +32,9 @@ def test_species_identifier(description, expected):
 
 
 def test_merge_keeps_order_drops_exact_repeats_and_encodes_hhblits():
-    uniref90 = parse_stockholm("query ACDE\nsp|P12345|X_HUMAN/1-4 AC-E\nhit ACDE\n")
+    uniref90 = parse_stockholm("query ACDE\nsp|P12345|X_HUMAN/1-4 AC-E\nhit ACDE\n//\n")
     bfd = parse_a3m(">query\nACDE\n>tr|Q12345|Q12345_MOUSE\nAC-E\n>new\nBZUX\n")
-    mgnify = parse_stockholm("query AC--DE\nMGYP1/1-6 -CkkDo\n")
+    mgnify = parse_stockholm("query AC--DE\nMGYP1/1-6 -CkkDo\n//\n")
     features = make_msa_features([uniref90, bfd, mgnify])
     # query, the HUMAN row, then BFD's 'BZUX' (its other rows repeat earlier ones), then MGnify's row.
     expected = ["ACDE", "AC-E", "BZUX", "-CDO"]

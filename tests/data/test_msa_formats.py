@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -106,6 +107,74 @@ hit2    .F
 def test_stockholm_line_with_three_fields_is_an_error():
     with pytest.raises(SnakefoldError, match="sto:2: .*found 3 fields"):
         parse_stockholm("# STOCKHOLM 1.0\nquery AC DE\n//\n", "sto")
+
+
+SMALL_STOCKHOLM = """# STOCKHOLM 1.0
+#=GS hit1/1-5 DE first hit
+
+query     AC--D
+hit1/1-5  ACKKD
+hit2      -C-kD
+#=GC RF   xx..x
+
+query     EF
+hit1/1-5  E-
+hit2      .F
+#=GC RF   xx
+//
+"""
+CUT_SHORT = "ends without the closing '//' line of a Stockholm alignment: the file was cut short; copy or make it again"
+
+
+def every_stockholm_reader(path):
+    """Each reader of a Stockholm file, called on ``path``; truncate_stockholm's output is checked empty."""
+    def truncated():
+        out = io.StringIO()
+        try:
+            truncate_stockholm(path, out, 2)
+        except SnakefoldError:
+            assert out.getvalue() == "", "truncate_stockholm wrote part of a file it refuses"
+            raise
+
+    text = path.read_text()
+    return [lambda: parse_stockholm(text, str(path)), lambda: read_msa(path), lambda: query_of_msa_file(path),
+            lambda: stockholm_to_a3m(text, source=str(path)), truncated]
+
+
+def test_a_stockholm_file_cut_short_is_refused_by_every_reader(tmp_path):
+    path = tmp_path / "uniref90_hits.sto"
+    path.write_text(SMALL_STOCKHOLM)
+    for read in every_stockholm_reader(path):
+        read()
+    lines = SMALL_STOCKHOLM.splitlines(keepends=True)
+    first_row = next(index for index, line in enumerate(lines) if line.startswith("query"))
+    # every cut at a line boundary after the first row, one inside a markup line, one before trailing blank lines
+    cuts = ["".join(lines[:end]) for end in range(first_row + 1, len(lines))] + [
+        SMALL_STOCKHOLM[:-8], SMALL_STOCKHOLM[:-3] + "\n\n"]
+    for text in cuts:
+        path.write_text(text)
+        for read in every_stockholm_reader(path):
+            with pytest.raises(SnakefoldError, match=f"^{re.escape(str(path))}: {re.escape(CUT_SHORT)}$"):
+                read()
+    path.write_text(SMALL_STOCKHOLM[:-2])  # inside '//': a line '/', which some readers see as a row of one field
+    for read in every_stockholm_reader(path):
+        with pytest.raises(SnakefoldError, match=f"^{re.escape(str(path))}:"):
+            read()
+
+
+def test_a_real_stockholm_file_cut_short_is_refused(shared_data, tmp_path):
+    lines = (shared_data / "msas/openfold/2crb_A/uniref90_hits.sto").read_text().splitlines(keepends=True)
+    rows = [index for index, line in enumerate(lines) if line.strip() and not line.startswith(("#", "//"))]
+    path = tmp_path / "uniref90_hits.sto"
+    path.write_text("".join(lines[:rows[len(rows) // 2]]))  # cut at a line boundary half way through the rows
+    for read in every_stockholm_reader(path):
+        with pytest.raises(SnakefoldError, match=re.escape(CUT_SHORT)):
+            read()
+
+
+def test_an_a3m_cut_after_a_header_is_an_error_of_its_width():
+    with pytest.raises(SnakefoldError, match=r"msa\.a3m:5: record 'cut' has 0 aligned columns.*query has 4"):
+        parse_a3m(">query\nACDE\n>hit\nAC-E\n>cut\n", "msa.a3m")
 
 
 def test_truncation_keeps_the_first_rows_and_their_markup(shared_data):

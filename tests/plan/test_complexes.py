@@ -83,9 +83,12 @@ def test_yaml_sheet_in_its_three_forms_with_lines_for_every_problem(tmp_path):
 @pytest.mark.parametrize("line, message", [
     ("solo\tHBA", "one chain is not a complex: give a copy number (RECORD:2 for a homodimer) or more records"),
     ("zero\tHBA:0,HBB", "'HBA:0': the copy number after ':' must be a whole number of at least 1, not '0'"),
+    ("square\tHBA:\u00b2", "'HBA:\u00b2': the copy number after ':' must be a whole number of at least 1, not '\u00b2'"
+                          " (name a record"),
     ("gap\tHBA,,HBB", "an empty record name in the list of chains"),
     ("alone", "the line names a complex but no chains"),
     ("huge\tHBA:40,HBB:23", "the complex has 63 chains (copies included); AlphaFold2 names at most 62"),
+    ("giant\tHBA:999999999999", "the complex has 999999999999 chains (copies included); AlphaFold2 names at most 62"),
     ("long\tHBA:20", f"the complex has {20 * len(HBA)} residues in its 20 chains, more than max_length (1500"),
     ("summary.tsv\tHBA,HBB", "the target name 'summary.tsv' is reserved"),
     ("hba\tHBA,HBB", "the IDs 'HBA' ("),
@@ -99,6 +102,50 @@ def test_every_sheet_rule_names_the_sheet_line_and_complex(tmp_path, line, messa
     name = line.split()[0]
     assert error.startswith(f"{sheet}:2: record '{name}': ") and message in error, error
     assert [target.name for target in batch.complexes] == ["ok"]
+
+
+def test_copy_numbers_are_counted_before_any_copy_is_made(tmp_path):
+    inputs = fasta(tmp_path / "in.fasta", {"HBA": HBA, "HBB": HBB})
+    (tmp_path / "sheet.yaml").write_text(f"giant: {{HBA: 999999999999}}\nendless: [HBB, 'HBA:{'9' * 5000}']\n"
+                                         "ok: [HBA, HBB]\n")
+    batch = batch_of(tmp_path, inputs=[inputs], complexes={"sheets": [str(tmp_path / "sheet.yaml")]})
+    assert errors(batch) == [
+        (f"{tmp_path / 'sheet.yaml'}:1: record 'giant': the complex has 999999999999 chains (copies included); "
+         "AlphaFold2 names at most 62 (one per PDB chain ID)"),
+        (f"{tmp_path / 'sheet.yaml'}:2: record 'endless': 'HBA:{'9' * 53}...': the copy number has 5000 digits; a "
+         "complex holds at most 62 chains (one per PDB chain ID)")]
+    assert [target.name for target in batch.complexes] == ["ok"]
+
+
+def test_a_tsv_name_ends_at_its_tab_and_is_named_as_in_yaml(tmp_path):
+    inputs = fasta(tmp_path / "in.fasta", {"HBA": HBA, "HBB": HBB})
+    (tmp_path / "sheet.tsv").write_text("my complex\tHBA, HBB:2\nspaced HBA, HBB\n")
+    (tmp_path / "sheet.yaml").write_text("my complex: [HBA, HBB:2]\nspaced: HBA, HBB\n")
+    found = {}
+    for sheet in ("sheet.tsv", "sheet.yaml"):
+        batch = batch_of(tmp_path, inputs=[inputs], complexes={"sheets": [str(tmp_path / sheet)]})
+        assert errors(batch) == [] and [str(warning) for warning in batch.warnings] == [
+            (f"{tmp_path / sheet}:1: record 'my complex': the complex's name is not a usable file name as it stands; "
+             "the target is named 'my_complex'")]
+        found[sheet] = [(t.name, t.record_id, t.sequence, t.chains) for t in batch.complexes]
+    assert found["sheet.tsv"] == found["sheet.yaml"]
+    assert [(name, [chain.record_id for chain in chains]) for name, _, _, chains in found["sheet.tsv"]] == [
+        ("my_complex", ["HBA", "HBB", "HBB"]), ("spaced", ["HBA", "HBB"])]
+
+
+def test_chain_records_of_unknown_residues_alone_are_rejected(tmp_path):
+    inputs = fasta(tmp_path / "in.fasta", {"HBA": HBA})
+    chains = fasta(tmp_path / "chains.fasta", {"HBX": "X" * 20, "HBB": HBB})
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("hx\tHBA,HBX\nhb\tHBA,HBB\n")
+    baits = fasta(tmp_path / "baits.fasta", {"BX": "BZJ" * 8, "B": HBB})
+    batch = batch_of(tmp_path, inputs=[inputs], complexes={"sheets": [str(sheet)], "chains": [chains]},
+                     pulldown={"baits": [baits], "preys": [inputs]}, on_invalid="skip")
+    reason = ("the sequence holds only unknown residues (X, or codes read as X): AlphaFold2 places no atoms for X, "
+              "so there is no structure to predict; give the protein's sequence")
+    assert errors(batch) == [f"{baits}:1: record 'BX': {reason}", f"{chains}:1: record 'HBX': {reason}",
+                             f"{sheet}:1: record 'hx': the record 'HBX' was rejected ({chains}:1: {reason})"]
+    assert [target.name for target in batch.complexes] == ["hb", "B__HBA"]
 
 
 def test_unreadable_sheets_are_named(tmp_path):
