@@ -36,7 +36,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PAT
 os.environ.setdefault("SNAKEFOLD_ROOT", workflow.basedir)
 
 try:
-    PLAN = plan_run(config, main_process=workflow.is_main_process)
+    PLAN = plan_run(config, main_process=workflow.is_main_process, is_dry_run=lambda: workflow.dryrun)
 except SnakefoldError as error:
     sys.exit(f"snakefold: {error}")
 

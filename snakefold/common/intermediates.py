@@ -5,7 +5,7 @@ every later run, nor a wrong result, nor cost the results of an earlier run.
 
 - **Seal.** The job that writes an intermediate file seals it last (:func:`seal`): ``<file>.seal.json``
   holds the file's size, modification time (ns) and SHA-256 as written.
-- **Checked when the DAG is built** (:func:`discard_if_damaged`, by the workflow's main process): a file
+- **Checked when the DAG is built** (:func:`seal_problem`, by the workflow's main process): a file
   whose size and modification time are those of its seal is trusted without reading it, so checking a
   batch costs a ``stat`` per file; any other file is hashed. A file without a seal (its job was killed
   before it finished), or whose content is not what was sealed, is removed with its seal, and written again
@@ -70,15 +70,6 @@ def seal_problem(path: str | Path, *, trust_unchanged: bool) -> str | None:
     if file_sha256(path) != sha256:
         return "its content is not what its job wrote (SHA-256 differs)"
     return None
-
-
-def discard_if_damaged(path: str | Path) -> str | None:
-    """Remove ``path`` and its seal when the file is not what its job sealed; return why, or None if kept or absent."""
-    reason = seal_problem(path, trust_unchanged=True)
-    if reason is not None:
-        Path(path).unlink(missing_ok=True)
-        seal_path(path).unlink(missing_ok=True)
-    return reason
 
 
 def _damaged(path: Path, what: str, problem: str) -> SnakefoldError:

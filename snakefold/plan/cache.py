@@ -9,7 +9,8 @@ gives a new key and a new job.
 An entry is valid only with its manifest (``<entry>.manifest.json``: the key's parts, size and SHA-256 of
 the content), written after the content. An entry without a manifest (a job killed between the two
 writes) or whose content no longer matches it (a corrupted disk, a hand edit) is found by
-:func:`discard_if_invalid` when the DAG is built, and removed so it is computed again.
+:func:`invalid_reason` when the DAG is built, and removed so it is computed again
+(:mod:`snakefold.plan.integrity`).
 """
 
 from __future__ import annotations
@@ -66,12 +67,3 @@ def invalid_reason(entry: str | Path) -> str | None:
     if file_sha256(entry) != sha256:
         return "its content does not match the recorded checksum"
     return None
-
-
-def discard_if_invalid(entry: str | Path) -> str | None:
-    """Remove an entry that cannot be trusted (and its manifest); return why, or None if kept or absent."""
-    reason = invalid_reason(entry)
-    if reason is not None:
-        Path(entry).unlink(missing_ok=True)
-        manifest_path(entry).unlink(missing_ok=True)
-    return reason

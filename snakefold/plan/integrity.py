@@ -8,6 +8,8 @@ missing or stale) gets it written again first; results that were made from it wh
 A damaged result file is missing to Snakemake, so the target's report runs again. Either way no job starts
 on a damaged input, and the report job, which replaces a target's results, starts only on sound ones.
 
+- a content-keyed cache entry (MSAs, templates, features): against its manifest
+  (:func:`snakefold.plan.cache.invalid_reason`);
 - a target's record file (``{WORK}/targets/<target>.json``) and a sequence's query FASTA: compared with
   what the plan would write;
 - the predict, rank and relax stages' files of each sequence: against their seals
@@ -16,40 +18,61 @@ on a damaged input, and the report job, which replaces a target's results, start
   removed (the report writes the target's files again, byte for byte), and a ``SHA256SUMS`` that cannot be
   read is removed (the same).
 
-Cache entries (MSAs, templates, features) are checked by :func:`snakefold.plan.cache.discard_if_invalid`.
+Finding (:func:`damaged_files`) only reads; removing (:func:`remove_damaged`) is a real run's alone. A dry
+run changes nothing on disk: it says what a real run would remove (:func:`damage_notices`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from snakefold.common.checksums import SUMS_NAME, verify_directory
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.intermediates import discard_if_damaged
+from snakefold.common.intermediates import seal_path, seal_problem
 from snakefold.common.target_record import target_record_document
+from snakefold.plan.cache import invalid_reason, manifest_path
 
 if TYPE_CHECKING:
     from snakefold.plan.run import Plan
 
 PREDICTION_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
+NOT_PLANNED = "it is not what the plan writes for this batch"
 
 
-def _discard_unless(path: Path, expected, read) -> str | None:
-    """Remove ``path`` when what ``read`` gives of it is not ``expected``; return why, or None if kept or absent."""
+@dataclass(frozen=True)
+class DamagedFile:
+    """A file that is not what its job wrote: why, what goes with it (its seal or manifest), how to say it."""
+
+    path: str
+    reason: str
+    companions: tuple[str, ...] = ()
+    #: what happens next, said after the reason ("the jobs that write it run again")
+    consequence: str = "the jobs that write it run again"
+    #: how the file is named in the notice ("cache entry <path>" for a cache entry)
+    label: str = ""
+
+    def notice(self, dry_run: bool) -> str:
+        name = f"{self.label} {self.path}" if self.label else self.path
+        if dry_run:
+            return (f"{name} would be removed by a real run, {self.reason}; then {self.consequence} (this dry run "
+                    "removed nothing, so the jobs it lists do not include them)")
+        return f"{name} was removed, {self.reason}; {self.consequence}"
+
+
+def _unlike_planned(path: str, expected, read) -> DamagedFile | None:
+    """``path`` as damaged when what ``read`` gives of it is not ``expected``; None if it is, or it is absent."""
     try:
-        found = read(path)
+        found = read(Path(path))
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, ValueError):
         found = None
-    if found == expected:
-        return None
-    path.unlink(missing_ok=True)
-    return "it is not what the plan writes for this batch"
+    return None if found == expected else DamagedFile(path, NOT_PLANNED)
 
 
 def sealed_files(plan: Plan) -> Iterator[str]:
@@ -63,43 +86,52 @@ def sealed_files(plan: Plan) -> Iterator[str]:
             yield from (layout.relaxed(seq, rank), layout.relaxed(seq, rank, "json"))
 
 
-def _damaged_results(directory: Path) -> Iterator[tuple[Path, str]]:
-    if not (directory / SUMS_NAME).is_file():
+def _damaged_results(directory: Path) -> Iterator[DamagedFile]:
+    sums = directory / SUMS_NAME
+    if not sums.is_file():
         return
     try:
         verification = verify_directory(directory)
     except SnakefoldError as error:
-        (directory / SUMS_NAME).unlink(missing_ok=True)
-        yield directory / SUMS_NAME, f"it cannot be read ({error})"
+        yield DamagedFile(str(sums), f"it cannot be read ({error})")
         return
     for name in verification.modified:
-        path = directory / name
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
-        yield path, f"its content is not what the report wrote (its SHA-256 differs from {SUMS_NAME})"
+        yield DamagedFile(str(directory / name), "its content is not what the report wrote (its SHA-256 differs "
+                          f"from {SUMS_NAME})")
 
 
-def discard_damaged_files(plan: Plan) -> list[str]:
-    """Check every target's files (see the module docstring), remove the damaged ones, and say what was removed."""
+def _damaged_cache_entries(entries: Iterable[str]) -> Iterator[DamagedFile]:
+    for entry in entries:
+        reason = invalid_reason(entry)
+        if reason is not None:
+            yield DamagedFile(entry, reason, (str(manifest_path(entry)),), "it is computed again", "cache entry")
+
+
+def damaged_files(plan: Plan) -> list[DamagedFile]:
+    """Every planned file that is not what its job wrote (see the module docstring); reads, never writes."""
     layout, targets = plan.layout, plan.batch.targets + plan.batch.complexes
-    removed: list[tuple[str, str]] = []
+    found = list(_damaged_cache_entries(plan.cache_entries))
     for target in targets:
         expected = json.loads(json.dumps(target_record_document(target)))  # as read back: a complex's chains a list
-        reason = _discard_unless(Path(layout.target_record(target.name)), expected,
-                                 lambda path: json.loads(path.read_text(encoding="utf-8")))
-        if reason:
-            removed.append((layout.target_record(target.name), reason))
+        found.append(_unlike_planned(layout.target_record(target.name), expected,
+                                     lambda path: json.loads(path.read_text(encoding="utf-8"))))
     for seq in plan.search_sequences:
-        query = layout.query_fasta(seq)
-        reason = _discard_unless(Path(query), plan.query_fasta_text(seq), lambda path: path.read_text(encoding="utf-8"))
-        if reason:
-            removed.append((query, reason))
+        found.append(_unlike_planned(layout.query_fasta(seq), plan.query_fasta_text(seq),
+                                     lambda path: path.read_text(encoding="utf-8")))
     for path in sealed_files(plan):
-        reason = discard_if_damaged(path)
-        if reason:
-            removed.append((path, reason))
+        reason = seal_problem(path, trust_unchanged=True)
+        if reason is not None:
+            found.append(DamagedFile(path, reason, (str(seal_path(path)),)))
     for target in targets:
         directory = Path(layout.target_dir(target.name))
         if os.path.isdir(directory):
-            removed.extend((str(path), reason) for path, reason in _damaged_results(directory))
-    return [f"{path} was removed, {reason}; the jobs that write it run again" for path, reason in removed]
+            found.extend(_damaged_results(directory))
+    return [damaged for damaged in found if damaged is not None]
+
+
+def remove_damaged(damaged: Iterable[DamagedFile]) -> None:
+    """Remove each damaged file and its seal or manifest (regular files only: a link or directory is left)."""
+    for file in damaged:
+        for path in map(Path, (file.path, *file.companions)):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()

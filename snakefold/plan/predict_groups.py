@@ -108,7 +108,7 @@ class PredictionGroups:
         return "|".join(self.groups) or "(?!)"
 
     def group_inputs(self, wildcards) -> dict[str, Any]:
-        self.plan.stop_on_problems()
+        self.plan.ready()
         group = self.groups[wildcards.group]
         params = self.plan.predict_inputs(_Wildcards(seq=group.seqs[0], preset=group.preset))["params"]
         return {"features": [self.plan.sequence_features(seq) for seq in group.seqs], "params": params}

@@ -6,7 +6,7 @@ file that is truncated), so that all are reported at once. The rule files are de
 returned :class:`Plan`: their input functions are its methods, their values its attributes.
 
 Problems stop the run when the DAG is built, before any job: every input function of a planned rule first
-calls :meth:`Plan.stop_on_problems`, which prints them all and exits. Parsing the Snakefile never stops, so
+calls :meth:`Plan.ready`, which prints them all and exits. Parsing the Snakefile never stops, so
 ``snakemake --lint`` and ``--list-rules`` work before the databases exist, and a run for the download
 targets alone never sees the problems of the files it is downloading. The parameter files are checked
 only when a prediction is part of the DAG.
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,13 +54,14 @@ from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_in
 from snakefold.msa.formats import query_of_msa_file
 from snakefold.plan import downloads
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
-from snakefold.plan.cache import content_key, discard_if_invalid
+from snakefold.plan.cache import content_key
 from snakefold.plan.config import validate_config
-from snakefold.plan.integrity import discard_damaged_files
+from snakefold.plan.integrity import damaged_files, remove_damaged
 from snakefold.plan.layout import Layout
 from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict_groups import PredictionGroups
+from snakefold.plan.report import TARGET_NAME, ReportKind, alternatives, kind_wildcards
 from snakefold.templates.pdb_seqres import (
     chain_template_parts,
     pdb_seqres_database_problems,
@@ -88,8 +88,6 @@ RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "a
 #: What to run when the databases a config names are not there.
 DATABASES_HINT = ("`snakemake download --configfile <your config>` installs the databases the config needs; the "
                   "demo's (config.yaml) are built by `scripts/demo` (`.venv/bin/python demo/make_databases.py`)")
-#: The report stage's figures; pae.png only when some preset has a PAE head.
-FIGURES = ("plddt", "coverage", "pae")
 
 
 @dataclass(frozen=True)
@@ -165,6 +163,13 @@ class Plan:
     complex_feature_jobs: dict[str, ComplexFeatureJob] = field(default_factory=dict)
     #: target name -> its regression.targets entry
     regression_targets: dict[str, dict] = field(default_factory=dict)
+    #: every content-keyed cache entry the plan names (checked by :meth:`ready`)
+    cache_entries: list[str] = field(default_factory=list)
+    #: Snakemake's main process (not a job's): the only one that checks files and prints notices
+    main_process: bool = True
+    #: asked when the DAG is built (Snakemake knows it only then): is this a dry run?
+    is_dry_run: Callable[[], bool] = lambda: False
+    files_checked: bool = False
 
     # ---------------------------------------------------------------------------------------------- batch
     @functools.cached_property
@@ -187,7 +192,7 @@ class Plan:
         """The single-chain target or complex called ``name``."""
         return self.targets[name] if name in self.targets else self.complexes[name]
 
-    @property
+    @functools.cached_property
     def sequences(self) -> dict[str, str]:
         """seq -> sequence, one entry per distinct sequence of a single-chain target."""
         return self.batch.sequences
@@ -203,18 +208,14 @@ class Plan:
                       | set(self.batch.complex_inputs)
                       | {problem.path for problem in self.batch.errors if problem.line})
 
-    def target_wildcard(self) -> str:
-        """The {target} wildcard's regular expression: exactly the targets and complexes of this batch."""
-        return _alternatives([*self.targets, *self.complexes])
-
-    def single_target_wildcard(self) -> str:
-        return _alternatives(self.targets)
-
-    def complex_wildcard(self) -> str:
-        return _alternatives(self.complexes)
+    @staticmethod
+    def target_wildcard() -> str:
+        """The {target} wildcard's regular expression: a target's name (the batch's names would make each job's
+        cost grow with the batch: :mod:`snakefold.plan.report`)."""
+        return TARGET_NAME
 
     def target_record(self, wildcards) -> dict:
-        self.stop_on_problems()
+        self.ready()
         return target_record_document(self.any_target(wildcards.target))
 
     def query_fasta_text(self, seq: str) -> str:
@@ -222,7 +223,7 @@ class Plan:
         return f">{seq}\n{self.search_sequences[seq]}\n"
 
     def query_fasta(self, wildcards) -> str:
-        self.stop_on_problems()
+        self.ready()
         return self.query_fasta_text(wildcards.seq)
 
     def targets_table(self) -> str:
@@ -235,7 +236,7 @@ class Plan:
 
     def intake_inputs(self, wildcards=None) -> list[str]:
         """The FASTA files the batch was read from (intake writes its tables from this plan)."""
-        self.stop_on_problems()
+        self.ready()
         return self.input_files
 
     # ------------------------------------------------------------------------------------------- problems
@@ -245,9 +246,27 @@ class Plan:
             print(f"snakefold: {chr(10).join(self.problems)}", file=sys.stderr)
             raise SystemExit(1)
 
+    def ready(self) -> None:
+        """What every input function of a planned rule calls first: stop on the plan's problems; then, once, in
+        the main process, check the files the run builds on (:mod:`snakefold.plan.integrity`).
+
+        This runs when Snakemake builds the DAG, before it looks at any file, and not when the Snakefile is
+        parsed: only then is it known whether this is a dry run, which removes nothing and says what a real run
+        would remove."""
+        self.stop_on_problems()
+        if not self.main_process or self.files_checked:
+            return
+        self.files_checked = True
+        damaged = damaged_files(self)
+        dry_run = self.is_dry_run()
+        if not dry_run:
+            remove_damaged(damaged)
+        for file in damaged:
+            print(f"snakefold: {file.notice(dry_run)}", file=sys.stderr)
+
     # ----------------------------------------------------------------------------------------------- MSAs
     def msa_query(self, wildcards) -> str:
-        self.stop_on_problems()
+        self.ready()
         return self.layout.query_fasta(self.search_jobs[wildcards.key].seq)
 
     def msa_spec(self, wildcards) -> str:
@@ -258,7 +277,7 @@ class Plan:
 
     def all_msas(self, wildcards=None) -> list[str]:
         """Every MSA search of the batch: each distinct sequence's and chain's, and the chains' pairing searches."""
-        self.stop_on_problems()
+        self.ready()
         return ([entry.path for entries in self.msa_entries.values() for entry in entries]
                 + [entry.path for entry in self.pairing_entries.values()])
 
@@ -272,7 +291,7 @@ class Plan:
         return self.layout.template_entry(self.template_keys[seq], "npz") if self.templates_enabled else None
 
     def template_inputs(self, wildcards) -> dict[str, Any]:
-        self.stop_on_problems()
+        self.ready()
         job = self.template_jobs[wildcards.tkey]
         return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
 
@@ -287,12 +306,12 @@ class Plan:
         return len(self.sequences[self.template_jobs[wildcards.tkey].seq])
 
     def all_template_features(self, wildcards=None) -> list[str]:
-        self.stop_on_problems()
+        self.ready()
         return ([self.template_features(seq) for seq in self.template_keys]
                 + [self.layout.chain_template_entry(key, "npz") for key in self.chain_template_keys.values()])
 
     def chain_template_inputs(self, wildcards) -> dict[str, Any]:
-        self.stop_on_problems()
+        self.ready()
         job = self.chain_template_jobs[wildcards.ckey]
         return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
 
@@ -311,7 +330,7 @@ class Plan:
         return self.layout.features_entry(self.feature_keys[seq])
 
     def feature_inputs(self, wildcards) -> list[str]:
-        self.stop_on_problems()
+        self.ready()
         spec = json.loads(self.feature_jobs[wildcards.fkey].spec)
         return [entry["path"] for entry in spec["msas"]] + ([spec["templates"]] if spec["templates"] else [])
 
@@ -323,7 +342,7 @@ class Plan:
 
     def all_features(self, wildcards=None) -> list[str]:
         """Every single-chain sequence's raw features and every complex's merged features and summary."""
-        self.stop_on_problems()
+        self.ready()
         return ([self.features(seq) for seq in self.feature_keys]
                 + [self.layout.complex_features_entry(key, suffix) for key in self.complex_feature_keys.values()
                    for suffix in ("npz", "summary.json")])
@@ -333,7 +352,7 @@ class Plan:
         return self.layout.complex_features_entry(self.complex_feature_keys[name], "npz")
 
     def complex_feature_inputs(self, wildcards) -> list[str]:
-        self.stop_on_problems()
+        self.ready()
         return list(self.complex_feature_jobs[wildcards.xkey].inputs)
 
     def complex_feature_spec(self, wildcards) -> str:
@@ -372,7 +391,7 @@ class Plan:
                 + (list(self.model_section["multimer_presets"]) if self.complexes else []))
 
     def preset_wildcard(self) -> str:
-        return _alternatives(self.predicted_presets)
+        return alternatives(self.predicted_presets)
 
     def num_recycle(self, wildcards) -> int:
         key = "multimer_num_recycle" if wildcards.seq in self.complex_sequences else "num_recycle"
@@ -422,7 +441,7 @@ class Plan:
         return self.features(seq)
 
     def predict_inputs(self, wildcards) -> dict[str, str]:
-        self.stop_on_problems()
+        self.ready()
         return {"features": self.sequence_features(wildcards.seq),
                 "params": str(params_path(self.params_dir, wildcards.preset))}
 
@@ -433,7 +452,7 @@ class Plan:
         return len(self.sequences[wildcards.seq])
 
     def rank_inputs(self, wildcards) -> list[str]:
-        self.stop_on_problems()
+        self.ready()
         return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json"
                 for model in self.models_of(wildcards.seq)]
 
@@ -446,31 +465,33 @@ class Plan:
         return [self.layout.relaxed(seq, rank) for rank in range(self.relax_count(seq))]
 
     def relax_inputs(self, wildcards) -> dict[str, Any]:
-        self.stop_on_problems()
+        self.ready()
         return {"unrelaxed": [f"{self.layout.prediction_dir(wildcards.seq, model)}/unrelaxed.pdb"
                               for model in self.models_of(wildcards.seq)],
                 "ranking": self.layout.ranking(wildcards.seq)}
 
     # --------------------------------------------------------------------------------------------- report
-    @property
-    def figures(self) -> list[str]:
-        return [figure for figure in FIGURES if figure != "pae" or self.ptm_model_names]
+    @functools.cached_property
+    def report_kinds(self) -> dict[str, ReportKind]:
+        """The report rule of single-chain targets ("target") and of complexes ("complex")."""
+        complex_models = tuple(self.complex_model_names)
+        return {"target": ReportKind("report_target", "Targets", "target", tuple(self.model_names),
+                                     tuple(self.ptm_model_names), interfaces=False),
+                "complex": ReportKind("report_complex", "Complexes", "complex", complex_models, complex_models,
+                                      interfaces=True)}
+
+    def report_wildcard(self, kind: str) -> str:
+        """The {target} constraint of the report rule of ``kind`` (:func:`snakefold.plan.report.kind_wildcards`)."""
+        single, complexes = kind_wildcards(list(self.targets), list(self.complexes))
+        return complexes if kind == "complex" else single
 
     def report_files(self, target: str) -> list[str]:
         """Every file the report writes for ``target`` (a target or complex of the batch), ranking.json first."""
-        directory = self.layout.target_dir(target)
-        is_complex = target in self.complexes
-        models = self.complex_model_names if is_complex else self.model_names
-        with_pae = models if is_complex else self.ptm_model_names
-        return ([f"{directory}/ranking.json", f"{directory}/timings.json", f"{directory}/SHA256SUMS"]
-                + [f"{directory}/ranked_{rank}.{ext}" for rank in range(len(models)) for ext in ("pdb", "cif")]
-                + [f"{directory}/confidence_{model}.json" for model in models]
-                + [f"{directory}/pae_{model}.json" for model in with_pae]
-                + [f"{directory}/{figure}.png" for figure in (FIGURES if is_complex else self.figures)]
-                + ([f"{directory}/interfaces.tsv"] if is_complex else []))
+        kind = self.report_kinds["complex" if target in self.complexes else "target"]
+        return kind.files(self.layout.target_dir(target))
 
     def report_inputs(self, wildcards) -> dict[str, Any]:
-        self.stop_on_problems()
+        self.ready()
         target = self.any_target(wildcards.target)
         seq = target.seq_key
         inputs = {
@@ -495,14 +516,14 @@ class Plan:
 
     def batch_outputs(self, wildcards=None) -> list[str]:
         """What `snakemake` with no target builds: every target's and complex's outputs, a screen's table."""
-        self.stop_on_problems()
+        self.ready()
         return ([path for name in [*self.targets, *self.complexes] for path in self.report_files(name)]
                 + self.pulldown_outputs())
 
     def completed_targets(self, wildcards=None) -> list[str]:
         """The outputs of every target whose outputs are all there, and a screen's table and heat map once every
         pair is (what `snakemake completed --report` shows)."""
-        self.stop_on_problems()
+        self.ready()
         names = [*self.targets, *self.complexes]
         complete = [name for name in names if all(Path(path).exists() for path in self.report_files(name))]
         screen = self.pulldown_outputs()
@@ -527,7 +548,7 @@ class Plan:
         return [{"target": name, "bait": bait, "prey": prey} for name, (bait, prey) in self.batch.pulldown.items()]
 
     def pulldown_inputs(self, wildcards=None) -> dict[str, list[str]]:
-        self.stop_on_problems()
+        self.ready()
         return {"rankings": [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs],
                 "records": [self.layout.target_record(target.name) for target in self.pulldown_pairs]}
 
@@ -536,10 +557,10 @@ class Plan:
         return {**self.config["regression"]["thresholds"], **self.regression_targets[target].get("thresholds", {})}
 
     def regression_wildcard(self) -> str:
-        return "|".join(re.escape(name) for name in self.regression_targets) or "(?!)"
+        return alternatives(self.regression_targets)
 
     def regression_reference(self, wildcards) -> list[str] | str:
-        self.stop_on_problems()
+        self.ready()
         return self.regression_targets[wildcards.target].get("reference", [])
 
     def regression_options(self, wildcards) -> list[str]:
@@ -561,7 +582,7 @@ class Plan:
         return content_key({path.name: file_sha256(path) for path in manifest.parent.iterdir() if path.is_file()})
 
     def regression_verdicts(self, wildcards=None) -> list[str]:
-        self.stop_on_problems()
+        self.ready()
         return [f"{self.config['regression']['output_dir']}/targets/{name}.json" for name in self.regression_targets]
 
     def golden_targets(self) -> list[str]:
@@ -569,7 +590,7 @@ class Plan:
 
     def refresh_inputs(self, wildcards=None) -> dict[str, list[str]]:
         """The outputs and records of every regression target with golden outputs (none: a clear error)."""
-        self.stop_on_problems()
+        self.ready()
         names = self.golden_targets()
         if not names:
             self.problems.append("regression_refresh: no entry of the config key 'regression.targets' has a 'golden' "
@@ -608,17 +629,13 @@ class Plan:
         return downloads.command_options(self.config["download"])
 
 
-def _alternatives(names) -> str:
-    """A regular expression matching exactly ``names`` (one that matches nothing when there are none)."""
-    return "|".join(re.escape(name) for name in names) or "(?!)"
-
-
-def plan_run(config: dict, *, main_process: bool = True) -> Plan:
+def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[], bool] = lambda: False) -> Plan:
     """Validate ``config`` (filling its defaults), read the batch and plan every stage.
 
-    Only the ``main_process`` (Snakemake's, not a job's) removes cache entries that cannot be trusted (jobs
-    read entries that other jobs are writing) and prints notices for the user on stderr (intake warnings,
-    removed cache entries). A config that does not validate raises :class:`SnakefoldError`.
+    Only the ``main_process`` (Snakemake's, not a job's) removes files that cannot be trusted (jobs read
+    entries that other jobs are writing), when the DAG is built and unless ``is_dry_run()`` (see
+    :meth:`Plan.ready`), and prints notices for the user on stderr (intake warnings, removed files). A config
+    that does not validate raises :class:`SnakefoldError`.
     """
     validate_config(config, with_snakemake=main_process)
 
@@ -627,14 +644,11 @@ def plan_run(config: dict, *, main_process: bool = True) -> Plan:
             print(f"snakefold: {message}", file=sys.stderr)
 
     layout = Layout(config["results_dir"], config["cache_dir"])
-    plan = Plan(config, layout, batch_from_config(config))
+    plan = Plan(config, layout, batch_from_config(config), main_process=main_process, is_dry_run=is_dry_run)
     _check_batch(plan, notify)
 
     def entry(path: str) -> str:
-        if main_process:
-            reason = discard_if_invalid(path)
-            if reason is not None:
-                notify(f"cache entry {path} was removed, {reason}; it is computed again")
+        plan.cache_entries.append(path)
         return path
 
     _plan_msas(plan, entry)
@@ -646,9 +660,6 @@ def plan_run(config: dict, *, main_process: bool = True) -> Plan:
     _plan_complex_features(plan, entry)
     plan.problems.extend(model_section_problems(config))
     _plan_regression(plan)
-    if main_process and not plan.problems:
-        for message in discard_damaged_files(plan):
-            notify(message)
     return plan
 
 

@@ -1,8 +1,8 @@
-"""The content-keyed cache: stable keys, sealed entries, interrupted or corrupted entries discarded."""
+"""The content-keyed cache: stable keys, sealed entries, interrupted or corrupted entries found."""
 
 from __future__ import annotations
 
-from snakefold.plan.cache import content_key, discard_if_invalid, invalid_reason, manifest_path, seal
+from snakefold.plan.cache import content_key, invalid_reason, seal
 
 
 def test_key_is_stable_and_sensitive():
@@ -19,28 +19,25 @@ def test_sealed_entry_is_kept(tmp_path):
     entry.write_text(">q\\nACDE\\n")
     seal(entry, {"sequence": "ACDE"})
     assert invalid_reason(entry) is None
-    assert discard_if_invalid(entry) is None and entry.exists()
 
 
-def test_interrupted_and_corrupted_entries_are_discarded(tmp_path):
+def test_interrupted_and_corrupted_entries_are_found(tmp_path):
     unsealed = tmp_path / "a.a3m"
     unsealed.write_text(">q\\nACDE\\n")
-    assert "no manifest" in discard_if_invalid(unsealed)
-    assert not unsealed.exists()
+    assert "no manifest" in invalid_reason(unsealed)
 
     corrupted = tmp_path / "b.a3m"
     corrupted.write_text(">q\\nACDE\\n")
     seal(corrupted, {"sequence": "ACDE"})
     corrupted.write_text(">q\\nACDF\\n")  # same size, other content
-    assert "checksum" in discard_if_invalid(corrupted)
-    assert not corrupted.exists() and not manifest_path(corrupted).exists()
+    assert "checksum" in invalid_reason(corrupted)
 
     truncated = tmp_path / "c.a3m"
     truncated.write_text(">q\\nACDE\\n")
     seal(truncated, {"sequence": "ACDE"})
     truncated.write_text(">q")
-    assert "size" in discard_if_invalid(truncated)
+    assert "size" in invalid_reason(truncated)
 
 
 def test_absent_entry_is_fine(tmp_path):
-    assert discard_if_invalid(tmp_path / "none.a3m") is None
+    assert invalid_reason(tmp_path / "none.a3m") is None

@@ -10,12 +10,12 @@ import pytest
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import (
-    discard_if_damaged,
     read_intermediate_json,
     read_intermediate_npz,
     read_intermediate_text,
     seal,
     seal_path,
+    seal_problem,
 )
 
 
@@ -68,27 +68,25 @@ def _damage(path, how):
 
 
 @pytest.mark.parametrize("how", ["truncate", "flip"])
-def test_a_sealed_file_that_changed_is_found_when_the_dag_is_built_and_removed_with_its_seal(tmp_path, how):
+def test_a_sealed_file_that_changed_is_found_when_the_dag_is_built(tmp_path, how):
     model = tmp_path / "unrelaxed.pdb"
     model.write_text("ATOM      1  N   MET A   1      11.104   6.134  -6.504  1.00 90.00           N\n" * 20)
     seal(model)
-    assert discard_if_damaged(model) is None and model.exists()
+    assert seal_problem(model, trust_unchanged=True) is None and model.exists()
     _damage(model, how)
     expected = "its size is 790 bytes, not the 1580" if how == "truncate" else "its content is not what its job wrote"
-    assert discard_if_damaged(model).startswith(expected)
-    assert not model.exists() and not seal_path(model).exists()
+    assert seal_problem(model, trust_unchanged=True).startswith(expected)
 
 
-def test_a_file_without_its_seal_is_removed_and_an_unchanged_one_is_not_read(tmp_path, monkeypatch):
+def test_a_file_without_its_seal_is_found_and_an_unchanged_one_is_not_read(tmp_path, monkeypatch):
     unsealed = tmp_path / "ranking.json"
     unsealed.write_text("{}")
-    assert discard_if_damaged(unsealed) == "it has no seal (the job that wrote it did not finish)"
-    assert not unsealed.exists()
+    assert seal_problem(unsealed, trust_unchanged=True) == "it has no seal (the job that wrote it did not finish)"
     sealed = tmp_path / "scores.json"
     sealed.write_text("{}")
     seal(sealed)
     monkeypatch.setattr("snakefold.common.intermediates.file_sha256", lambda path: pytest.fail("hashed"))
-    assert discard_if_damaged(sealed) is None
+    assert seal_problem(sealed, trust_unchanged=True) is None
 
 
 def test_a_reader_hashes_a_sealed_file_even_when_size_and_time_are_unchanged(tmp_path):
@@ -98,7 +96,7 @@ def test_a_reader_hashes_a_sealed_file_even_when_size_and_time_are_unchanged(tmp
     status = scores.stat()
     scores.write_text('{"ptm": 0.90}')  # a hand edit of the same size, its time put back
     os.utime(scores, ns=(status.st_atime_ns, status.st_mtime_ns))
-    assert discard_if_damaged(scores) is None  # the quick check at DAG build trusts it...
+    assert seal_problem(scores, trust_unchanged=True) is None  # the quick check at DAG build trusts it...
     with pytest.raises(SnakefoldError, match=r"scores.json \(the scores\) is damaged: its content is not what"):
         read_intermediate_text(scores, "the scores")  # ...the reader does not
     assert not scores.exists() and not seal_path(scores).exists()

@@ -391,6 +391,53 @@ def test_a_truncated_model_output_is_named_and_removed_and_the_earlier_results_a
     assert "tiny: ok" in verify.stdout, verify.stdout + verify.stderr
 
 
+def _files_under(*directories: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``directories``: its bytes and modification time (ns), by path."""
+    return {str(path): (path.read_bytes(), path.stat().st_mtime_ns)
+            for directory in directories for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.slow
+def test_a_dry_run_changes_nothing_on_disk_and_says_what_a_real_run_would_remove(batch, tmp_path_factory):
+    """Files of each kind that a real run removes as damaged (a hand-edited result, a truncated model output, an
+    edited cache entry, an edited target record): a dry run leaves every file under results/ and cache/ as it
+    was, byte for byte and mtime for mtime, and names each file a real run would remove; the real run then
+    removes them and writes them again, and the target's results verify."""
+    workdir = tmp_path_factory.mktemp("dry_run") / "run"
+    shutil.copytree(batch["workdir"], workdir, symlinks=True)
+    results = workdir / "results"
+    edited_result = results / "tiny" / f"confidence_{MODELS[1]}.json"
+    original_result = edited_result.read_bytes()
+    edited_result.write_text(edited_result.read_text().replace("[", "[ ", 1))
+    model_output = results / "_work" / sequence_key(GOOD["helix"]) / "predictions" / MODELS[0] / "outputs.npz"
+    model_output.write_bytes(model_output.read_bytes()[: model_output.stat().st_size // 2])
+    cache_entry = sorted((workdir / "cache" / "features").glob("*.npz"))[0]
+    cache_entry.write_bytes(cache_entry.read_bytes() + b"\0")
+    record = results / "_work" / "targets" / "helix.json"
+    record.write_text(record.read_text().replace("helix", "helices"))
+    damaged = [path.relative_to(workdir) for path in (edited_result, model_output, cache_entry, record)]
+    before = _files_under(results, workdir / "cache")
+    config = str(workdir / "config.yaml")
+
+    dry = run_snakemake(workdir, "-n", "--configfile", config)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert _files_under(results, workdir / "cache") == before
+    for path in damaged:
+        assert re.search(rf"snakefold: (cache entry )?{re.escape(str(path))} would be removed by a real run, ",
+                         dry.stderr), (path, dry.stderr)
+    assert "was removed" not in dry.stderr
+
+    real = run_snakemake(workdir, "--cores", "2", "--keep-going", "--configfile", config)
+    assert "Traceback" not in real.stdout + real.stderr
+    for path in damaged:
+        assert re.search(rf"snakefold: (cache entry )?{re.escape(str(path))} was removed, ", real.stderr), (
+            path, real.stderr)
+    assert edited_result.read_bytes() == original_result
+    verify = subprocess.run([str(Path(sys.executable).parent / "snakefold"), "verify", "results"], cwd=workdir,
+                            capture_output=True, text=True, timeout=120)
+    assert "tiny: ok" in verify.stdout and "helix: ok" in verify.stdout, verify.stdout + verify.stderr
+
+
 @pytest.fixture(scope="module")
 def regression(batch, tmp_path_factory) -> dict:
     """On a copy of the batch's run: refresh the golden outputs, predict again and check, move golden

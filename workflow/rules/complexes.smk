@@ -11,7 +11,7 @@ msa.mode precomputed the chains' files come from AlphaFold2's msas/ directory of
 `snakemake all_features` makes them all.
 
 From the merged features a complex is predicted, ranked and relaxed by the rules of predict.smk and
-relax.smk, its key standing for {seq}. report_complex writes {results}/<complex>/ as report_target does
+relax.smk, its key standing for {seq}. report_complex (report.smk) writes {results}/<complex>/ as report_target does
 for a single chain, with the chains marked, ipTM and chain-pair ipTM in ranking.json and interfaces.tsv
 (snakefold/report/target_report.py). A pulldown screen adds {results}/pulldown.tsv, every pair best first
 by 0.8 ipTM + 0.2 pTM, and pulldown.png, the bait x prey ipTM heat map shown in the Snakemake report.
@@ -69,53 +69,6 @@ rule complex_features:
     shell:
         "snakefold complex-features --spec {params.spec:q} --out {output.features:q}"
         " --summary {output.summary:q} --log {log:q} 2>> {log:q}"
-
-
-rule report_complex:
-    input:
-        unpack(PLAN.report_inputs),
-    output:
-        ranking=f"{PLAN.layout.target_dir('{target}')}/ranking.json",
-        timings=f"{PLAN.layout.target_dir('{target}')}/timings.json",
-        checksums=f"{PLAN.layout.target_dir('{target}')}/SHA256SUMS",
-        interfaces=f"{PLAN.layout.target_dir('{target}')}/interfaces.tsv",
-        structures=[
-            f"{PLAN.layout.target_dir('{target}')}/ranked_{rank}.{ext}"
-            for rank in range(len(PLAN.complex_model_names))
-            for ext in ("pdb", "cif")
-        ],
-        confidence=[
-            f"{PLAN.layout.target_dir('{target}')}/confidence_{model}.json" for model in PLAN.complex_model_names
-        ],
-        pae_json=[f"{PLAN.layout.target_dir('{target}')}/pae_{model}.json" for model in PLAN.complex_model_names],
-        figures=[
-            report(
-                f"{PLAN.layout.target_dir('{target}')}/{figure}.png",
-                caption=f"../report/{figure}.rst",
-                category="Complexes",
-                subcategory="{target}",
-                labels={"complex": "{target}", "figure": figure},
-            )
-            for figure in ("plddt", "coverage", "pae")
-        ],
-    log:
-        PLAN.layout.log("report", "{target}"),
-    wildcard_constraints:
-        target=PLAN.complex_wildcard(),
-    conda:
-        "../../envs/report.yaml"
-    threads: stage_threads(config, "report")
-    resources:
-        **stage_resources(config, "report", length=PLAN.target_length),
-    params:
-        work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
-        out_dir=PLAN.layout.target_dir("{target}"),
-        benchmarks=f"{PLAN.layout.logs}/benchmarks",
-        dpi=config["report"]["dpi"],
-    shell:
-        "snakefold report --record {input.record:q} --work-dir {params.work_dir:q}"
-        " --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
-        " --benchmarks {params.benchmarks:q} --dpi {params.dpi} > {log:q} 2>&1"
 
 
 rule pulldown:

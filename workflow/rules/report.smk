@@ -1,8 +1,8 @@
 """Report: each target's user-facing files, the batch summary, and what `snakemake --report` shows.
 
 report_target writes {results}/<target>/ from its sequence's work directory (snakefold report; several
-targets may share a sequence, each gets its own files under its own name). summary writes
-{results}/summary.tsv, and summary.html for the Snakemake report (which shows HTML inline, not TSV), from
+targets may share a sequence, each gets its own files under its own name), report_complex a complex's.
+summary writes {results}/summary.tsv, and summary.html for the Snakemake report (which shows HTML inline, not TSV), from
 what is on disk: one row per input record, ok, failed, rejected at intake, or incomplete.
 
 Failed targets. With --keep-going a failed job's downstream jobs never run, so no rule can list the
@@ -19,49 +19,45 @@ import os
 
 from snakefold.plan.resources import stage_resources, stage_threads
 
+# report_target (single chains) and report_complex (complexes): one declaration, two rules
+# (snakefold.plan.report.ReportKind), told apart by their {target} constraint.
+for kind, report_kind in PLAN.report_kinds.items():
 
-rule report_target:
-    input:
-        unpack(PLAN.report_inputs),
-    output:
-        ranking=f"{PLAN.layout.target_dir('{target}')}/ranking.json",
-        timings=f"{PLAN.layout.target_dir('{target}')}/timings.json",
-        checksums=f"{PLAN.layout.target_dir('{target}')}/SHA256SUMS",
-        structures=[
-            f"{PLAN.layout.target_dir('{target}')}/ranked_{rank}.{ext}"
-            for rank in range(len(PLAN.model_names))
-            for ext in ("pdb", "cif")
-        ],
-        confidence=[f"{PLAN.layout.target_dir('{target}')}/confidence_{model}.json" for model in PLAN.model_names],
-        pae_json=[f"{PLAN.layout.target_dir('{target}')}/pae_{model}.json" for model in PLAN.ptm_model_names],
-        figures=[
-            report(
-                f"{PLAN.layout.target_dir('{target}')}/{figure}.png",
-                caption=f"../report/{figure}.rst",
-                category="Targets",
-                subcategory="{target}",
-                labels={"target": "{target}", "figure": figure},
-            )
-            for figure in PLAN.figures
-        ],
-    log:
-        PLAN.layout.log("report", "{target}"),
-    wildcard_constraints:
-        target=PLAN.single_target_wildcard(),
-    conda:
-        "../../envs/report.yaml"
-    threads: stage_threads(config, "report")
-    resources:
-        **stage_resources(config, "report", length=PLAN.target_length),
-    params:
-        work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
-        out_dir=PLAN.layout.target_dir("{target}"),
-        benchmarks=f"{PLAN.layout.logs}/benchmarks",
-        dpi=config["report"]["dpi"],
-    shell:
-        "snakefold report --record {input.record:q} --work-dir {params.work_dir:q}"
-        " --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
-        " --benchmarks {params.benchmarks:q} --dpi {params.dpi} > {log:q} 2>&1"
+    rule:
+        name:
+            report_kind.rule
+        input:
+            unpack(PLAN.report_inputs),
+        output:
+            **report_kind.outputs(PLAN.layout.target_dir("{target}")),
+            figures=[
+                report(
+                    path,
+                    caption=f"../report/{figure}.rst",
+                    category=report_kind.category,
+                    subcategory="{target}",
+                    labels={report_kind.label: "{target}", "figure": figure},
+                )
+                for figure, path in report_kind.figure_files(PLAN.layout.target_dir("{target}"))
+            ],
+        log:
+            PLAN.layout.log("report", "{target}"),
+        wildcard_constraints:
+            target=PLAN.report_wildcard(kind),
+        conda:
+            "../../envs/report.yaml"
+        threads: stage_threads(config, "report")
+        resources:
+            **stage_resources(config, "report", length=PLAN.target_length),
+        params:
+            work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
+            out_dir=PLAN.layout.target_dir("{target}"),
+            benchmarks=f"{PLAN.layout.logs}/benchmarks",
+            dpi=config["report"]["dpi"],
+        shell:
+            "snakefold report --record {input.record:q} --work-dir {params.work_dir:q}"
+            " --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
+            " --benchmarks {params.benchmarks:q} --dpi {params.dpi} > {log:q} 2>&1"
 
 
 rule summary:
