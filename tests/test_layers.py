@@ -100,3 +100,27 @@ def test_the_layer_check_sees_a_violation(tmp_path):
     module = tmp_path / "probe.py"
     module.write_text("def f():\n    from snakefold.cli.intake import run\n")
     assert (2, "snakefold.cli.intake") in _imports(module)
+
+
+def _workflow_imports() -> list[str]:
+    """The modules the Snakefile and its rule files import at their top level (what parsing them loads)."""
+    files = [REPO_ROOT / "Snakefile", *sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk"))]
+    modules = []
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if line.startswith("import "):
+                modules.extend(name.strip() for name in line[len("import "):].split(","))
+            elif line.startswith("from ") and len(words) > 2 and words[2] == "import":
+                modules.append(words[1])
+    return modules
+
+
+def test_parsing_the_snakefile_loads_no_heavy_library():
+    """Every job parses the Snakefile again: what it imports loads neither JAX nor matplotlib, OpenMM or SciPy."""
+    modules = _workflow_imports()
+    assert "snakefold.plan.run" in modules and "snakefold.report.run_outcome" in modules
+    probe = "import sys\n" + "".join(f"import {module}\n" for module in modules) + \
+            "print(sorted({'jax', 'haiku', 'matplotlib', 'openmm', 'scipy'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert loaded.stdout.strip() == "[]"

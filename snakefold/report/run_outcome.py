@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from snakefold.common.fasta import Batch
-from snakefold.report.pulldown import write_pulldown
 from snakefold.report.summary import (
     BatchTarget,
     JobFailure,
@@ -88,6 +87,10 @@ def write_batch_summary(workflow: Any, snakemake_logs: Iterable[str], batch: Bat
     write_summary(tsv, rows, html)
     print(f"snakefold: {describe(rows, tsv)}", file=sys.stderr)
     if batch.pulldown:
+        # here, not at the top: the Snakefile imports this module, and every job parses the Snakefile; the heat map
+        # needs matplotlib, which only the main process's handlers of a screen's run load
+        from snakefold.report.pulldown import write_pulldown
+
         pairs = [(name, bait, prey) for name, (bait, prey) in batch.pulldown.items()]
         directory = Path(tsv).parent
         write_pulldown(results_dir, pairs, directory / "pulldown.tsv", directory / "pulldown.png")
