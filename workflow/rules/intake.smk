@@ -51,9 +51,10 @@ rule target_record:
     log:
         PLAN.layout.log("target_record", "{target}"),
     localrule: True
-    threads: stage_threads(config, "intake")
+    threads: 1
     resources:
-        **stage_resources(config, "intake"),
+        mem_mb=1000,
+        runtime=5,
     params:
         record=PLAN.target_record,
     run:
