@@ -54,7 +54,9 @@ def configure(preset: str, chunk_budget_mb: float | None, bfloat16: bool):
 
 def analyse(config, num_res: int) -> dict:
     """Compile one iteration of ``config`` for ``num_res`` residues at full MSA depth; its memory in GiB."""
-    abstract = lambda tree: jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+    def abstract(tree):
+        return jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+
     if isinstance(config, MultimerConfig):
         batch = multimer.example_batch(config, num_res=num_res, num_seq=config.num_msa + config.num_extra_msa)
         shapes = multimer.multimer_param_shapes(config)

@@ -53,13 +53,7 @@ from snakefold.common.atomic import atomic_write_json
 from snakefold.common.errors import SnakefoldError
 from snakefold.model.families import config_param_shapes
 from snakefold.model.feature_processing import process_features
-from snakefold.model.model import (
-    compile_iteration,
-    initial_prev,
-    outputs_for_real_residues,
-    recycle,
-    recycling_slices,
-)
+from snakefold.model.model import compile_iteration, initial_prev, outputs_for_real_residues, recycle, recycling_slices
 from snakefold.model.multimer.presets import MultimerConfig
 from snakefold.model.presets import ModelConfig
 

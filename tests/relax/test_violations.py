@@ -12,7 +12,7 @@ from snakefold.common import stereochemistry as stereo
 from snakefold.common.protein import from_structure_file
 from snakefold.relax.violations import find_violations
 
-N, CA, C, CB, O = (rc.atom_order[name] for name in ("N", "CA", "C", "CB", "O"))
+N, CA, C, CB, O = (rc.atom_order[name] for name in ("N", "CA", "C", "CB", "O"))  # noqa: E741 (the atom's name)
 
 
 @pytest.fixture(scope="module")

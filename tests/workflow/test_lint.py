@@ -1,6 +1,7 @@
 """The workflow reads as Snakemake's catalog asks: `snakemake --lint` finds nothing and `snakefmt --check`
-changes nothing, on the small test config (.test/config.yaml) and on the embedded demo config; and on a
-fresh clone, before the demo databases exist, the Snakefile parses and a dry run says what to run."""
+changes nothing, on the small test config (.test/config.yaml) and on the embedded demo config; `ruff check`
+finds nothing in the Python code; and on a fresh clone, before the demo databases exist, the Snakefile
+parses and a dry run says what to run."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def test_snakemake_lint_finds_nothing(config):
 def test_snakefmt_leaves_every_workflow_file_as_it_is():
     files = ["Snakefile", *sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "workflow").rglob("*.smk"))]
     check = _run(str(BIN / "snakefmt"), "--check", *files)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_ruff_finds_nothing():
+    """The package, its tests and benchmarks, by the rules pyproject.toml selects."""
+    check = _run(str(BIN / "ruff"), "check", "--no-cache", ".")
     assert check.returncode == 0, check.stdout + check.stderr
 
 

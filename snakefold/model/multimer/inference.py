@@ -45,13 +45,7 @@ import numpy as np
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.model.hyperparameters import FeatureConfig
-from snakefold.model.inference import (
-    OUTPUT_KEYS,
-    CompilationCounter,
-    CompiledIterations,
-    Prediction,
-    with_bfloat16,
-)
+from snakefold.model.inference import OUTPUT_KEYS, CompilationCounter, CompiledIterations, Prediction, with_bfloat16
 from snakefold.model.length_buckets import bucket_length
 from snakefold.model.multimer.model import (
     compile_iteration,
