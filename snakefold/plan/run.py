@@ -717,9 +717,13 @@ def _plan_precomputed(plan: Plan) -> None:
             continue
         try:
             path = precomputed_msa_file(plan.msa.precomputed_dir, target.name)
+        except SnakefoldError as error:  # it names the target
+            plan.problems.append(str(error))
+            continue
+        try:
             searched = query_of_msa_file(path)
         except SnakefoldError as error:
-            plan.problems.append(str(error))
+            plan.problems.append(f"target '{target.name}' ({target.path}, line {target.line}): {error}")
             continue
         if searched != target.sequence:
             plan.problems.append(

@@ -98,7 +98,7 @@ def test_a_precomputed_stockholm_file_cut_short_stops_the_dry_run_naming_it(tmp_
     assert planned(dry_run(tmp_path, config), "features") == 1  # whole, it is read
     row_lines = [index for index, line in enumerate(lines) if line.startswith("UniRef90_")]
     msa.write_text("".join(lines[:row_lines[49]]))  # cut at a line boundary: the query and 48 of 62 hits left
-    assert_clean_failure(dry_run(tmp_path, config), f"msas/villin.sto: {CUT_SHORT}")
+    assert_clean_failure(dry_run(tmp_path, config), f"target 'villin' (in.fasta, line 1): msas/villin.sto: {CUT_SHORT}")
 
 
 def test_a_complexs_stockholm_file_cut_short_stops_the_dry_run_naming_the_complex(tmp_path, params):
