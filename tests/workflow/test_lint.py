@@ -1,7 +1,7 @@
 """The workflow reads as Snakemake's catalog asks: `snakemake --lint` finds nothing and `snakefmt --check`
-changes nothing, on the small test config (.test/config.yaml) and on the embedded demo config; `ruff check`
-finds nothing in the Python code; and on a fresh clone, before the demo databases exist, the Snakefile
-parses and a dry run says what to run."""
+changes nothing, on each small test config (.test/: single chains; complexes and a pulldown screen; MMseqs2
+searches) and on the embedded demo config; `ruff check` finds nothing in the Python code; and on a fresh
+clone, before the demo databases exist, the Snakefile parses and a dry run says what to run."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def _run(*command: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("config", [[".test/config.yaml"], []], ids=["test-config", "demo-config"])
+@pytest.mark.parametrize("config", [[".test/config.yaml"], [".test/config_complexes.yaml"], [".test/config_mmseqs2.yaml"],
+                                    []], ids=["test-config", "complexes-config", "mmseqs2-config", "demo-config"])
 def test_snakemake_lint_finds_nothing(config):
     options = ["--configfile", *config] if config else []
     lint = _run(str(BIN / "snakemake"), "--lint", *options)
