@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.plan.config import config_problems, schema_defaults, validate_config
+from snakefold.model.param_sets import MONOMER_PRESETS, MULTIMER_PRESETS
+from snakefold.plan.config import SCHEMA_DIR, config_problems, schema_defaults, validate_config
 
 
 def test_defaults_fill_nested_sections_and_keep_user_values():
@@ -38,3 +40,10 @@ def test_schema_defaults_of_a_section():
 def test_min_length_above_max_length_is_a_contradiction():
     with pytest.raises(SnakefoldError, match="'min_length' \\(50\\) and 'max_length' \\(40\\) contradict"):
         validate_config({"inputs": ["a.fasta"], "min_length": 50, "max_length": 40})
+
+
+def test_the_schema_names_exactly_the_presets_the_model_registry_knows():
+    """The presets a config may name (model.schema.yaml's enums) are those snakefold.model.param_sets loads."""
+    schema = yaml.safe_load((SCHEMA_DIR / "model.schema.yaml").read_text(encoding="utf-8"))["properties"]
+    assert tuple(schema["presets"]["items"]["enum"]) == MONOMER_PRESETS
+    assert tuple(schema["multimer_presets"]["items"]["enum"]) == MULTIMER_PRESETS
