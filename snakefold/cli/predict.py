@@ -62,12 +62,11 @@ from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
 from snakefold.model.param_sets import MONOMER_PRESETS, MULTIMER_PRESETS, UNTRAINED_WARNING, ParamsInfo, params_info
+from snakefold.plan.layout import PREDICTION_FILES
 
 if TYPE_CHECKING:
     from snakefold.model import inference
 
-#: The files of a model run, scores.json last.
-RUN_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
 #: The options a model run's scores.json records that must match for another job to take it (--from-run).
 RUN_SETTINGS = ("preset", "seed", "num_recycle", "recycle_early_stop_tolerance", "bfloat16")
 
@@ -220,7 +219,7 @@ def predict_target(predictor: inference.Predictor, args: argparse.Namespace, inf
                "write_s": time.perf_counter() - writing}
     scores = scores_document(model, args, info, prediction, timings, raw)
     atomic_write_json(out_dir / "scores.json", scores)
-    seal(*(out_dir / name for name in RUN_FILES))
+    seal(*(out_dir / name for name in PREDICTION_FILES))
     how = ("reused the iteration compiled for an earlier target" if prediction.reused_compiled else
            f"compiled in {prediction.timings['compile_s']:.1f} s ({prediction.xla_compilations} XLA compilation(s) "
            f"run, {prediction.cache_hits} loaded from the compilation cache)")
@@ -240,11 +239,11 @@ def take_finished_run(run_dir: Path, out_dir: Path, args: argparse.Namespace) ->
     except (OSError, ValueError):
         return False
     if any(scores.get(name) != getattr(args, name) for name in RUN_SETTINGS) or not all(
-            (run_dir / name).is_file() for name in RUN_FILES):
+            (run_dir / name).is_file() for name in PREDICTION_FILES):
         return False
-    for name in RUN_FILES:
+    for name in PREDICTION_FILES:
         atomic_copy(run_dir / name, out_dir / name)
-    seal(*(out_dir / name for name in RUN_FILES))
+    seal(*(out_dir / name for name in PREDICTION_FILES))
     return True
 
 

@@ -26,21 +26,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from snakefold.common.checksums import SUMS_NAME, verify_directory
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import seal_path, seal_problem
-from snakefold.common.target_record import target_record_document
 from snakefold.plan.cache import invalid_reason, manifest_path
 
-if TYPE_CHECKING:
-    from snakefold.plan.run import Plan
-
-PREDICTION_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
 NOT_PLANNED = "it is not what the plan writes for this batch"
 
 
@@ -75,17 +69,6 @@ def _unlike_planned(path: str, expected, read) -> DamagedFile | None:
     return None if found == expected else DamagedFile(path, NOT_PLANNED)
 
 
-def sealed_files(plan: Plan) -> Iterator[str]:
-    """The predict, rank and relax stages' files of each sequence and complex (existing or not)."""
-    layout = plan.layout
-    for seq in [*plan.sequences, *plan.complex_sequences]:
-        for model in plan.models_of(seq):
-            yield from (f"{layout.prediction_dir(seq, model)}/{name}" for name in PREDICTION_FILES)
-        yield layout.ranking(seq)
-        for rank in range(plan.relax_count(seq)):
-            yield from (layout.relaxed(seq, rank), layout.relaxed(seq, rank, "json"))
-
-
 def _damaged_results(directory: Path) -> Iterator[DamagedFile]:
     sums = directory / SUMS_NAME
     if not sums.is_file():
@@ -107,25 +90,25 @@ def _damaged_cache_entries(entries: Iterable[str]) -> Iterator[DamagedFile]:
             yield DamagedFile(entry, reason, (str(manifest_path(entry)),), "it is computed again", "cache entry")
 
 
-def damaged_files(plan: Plan) -> list[DamagedFile]:
-    """Every planned file that is not what its job wrote (see the module docstring); reads, never writes."""
-    layout, targets = plan.layout, plan.batch.targets + plan.batch.complexes
-    found = list(_damaged_cache_entries(plan.cache_entries))
-    for target in targets:
-        expected = json.loads(json.dumps(target_record_document(target)))  # as read back: a complex's chains a list
-        found.append(_unlike_planned(layout.target_record(target.name), expected,
-                                     lambda path: json.loads(path.read_text(encoding="utf-8"))))
-    for seq in plan.search_sequences:
-        found.append(_unlike_planned(layout.query_fasta(seq), plan.query_fasta_text(seq),
-                                     lambda path: path.read_text(encoding="utf-8")))
-    for path in sealed_files(plan):
+def damaged_files(*, cache_entries: Iterable[str], records: Mapping[str, dict], queries: Mapping[str, str],
+                  sealed: Iterable[str], result_dirs: Iterable[str]) -> list[DamagedFile]:
+    """Every file of a plan that is not what its job wrote (see the module docstring); reads, never writes.
+
+    ``records`` and ``queries`` map a target's record file and a sequence's query FASTA to what the plan writes
+    there; ``sealed`` are the predict, rank and relax stages' files; ``result_dirs`` the targets' directories."""
+    found = list(_damaged_cache_entries(cache_entries))
+    for path, document in records.items():
+        expected = json.loads(json.dumps(document))  # as read back: a complex's chains a list
+        found.append(_unlike_planned(path, expected, lambda file: json.loads(file.read_text(encoding="utf-8"))))
+    for path, text in queries.items():
+        found.append(_unlike_planned(path, text, lambda file: file.read_text(encoding="utf-8")))
+    for path in sealed:
         reason = seal_problem(path, trust_unchanged=True)
         if reason is not None:
             found.append(DamagedFile(path, reason, (str(seal_path(path)),)))
-    for target in targets:
-        directory = Path(layout.target_dir(target.name))
+    for directory in result_dirs:
         if os.path.isdir(directory):
-            found.extend(_damaged_results(directory))
+            found.extend(_damaged_results(Path(directory)))
     return [damaged for damaged in found if damaged is not None]
 
 

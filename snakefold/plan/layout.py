@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 #: The batch's own files at the top of the results directory, beside the target directories: no target may
 #: be named after one (intake refuses it).
+#: What one model run writes into its prediction directory (the predict stage's files, sealed; scores.json last).
+PREDICTION_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
 BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html", "pulldown.tsv", "pulldown.png")
 
 

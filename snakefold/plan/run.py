@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv,
 from snakefold.plan.cache import content_key
 from snakefold.plan.config import validate_config
 from snakefold.plan.integrity import damaged_files, remove_damaged
-from snakefold.plan.layout import Layout
+from snakefold.plan.layout import PREDICTION_FILES, Layout
 from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict_groups import PredictionGroups
@@ -257,7 +257,12 @@ class Plan:
         if not self.main_process or self.files_checked:
             return
         self.files_checked = True
-        damaged = damaged_files(self)
+        layout, targets = self.layout, self.batch.targets + self.batch.complexes
+        damaged = damaged_files(
+            cache_entries=self.cache_entries,
+            records={layout.target_record(target.name): target_record_document(target) for target in targets},
+            queries={layout.query_fasta(seq): self.query_fasta_text(seq) for seq in self.search_sequences},
+            sealed=self.sealed_files(), result_dirs=[layout.target_dir(target.name) for target in targets])
         dry_run = self.is_dry_run()
         if not dry_run:
             remove_damaged(damaged)
@@ -455,6 +460,15 @@ class Plan:
         self.ready()
         return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json"
                 for model in self.models_of(wildcards.seq)]
+
+    def sealed_files(self) -> Iterator[str]:
+        """The predict, rank and relax stages' files of each sequence and complex (existing or not)."""
+        for seq in [*self.sequences, *self.complex_sequences]:
+            for model in self.models_of(seq):
+                yield from (f"{self.layout.prediction_dir(seq, model)}/{name}" for name in PREDICTION_FILES)
+            yield self.layout.ranking(seq)
+            for rank in range(self.relax_count(seq)):
+                yield from (self.layout.relaxed(seq, rank), self.layout.relaxed(seq, rank, "json"))
 
     # ---------------------------------------------------------------------------------------------- relax
     def relax_count(self, seq: str) -> int:

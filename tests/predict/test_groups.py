@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from snakefold.cli import main as snakefold_main
-from snakefold.cli.predict import RUN_FILES, take_finished_run
+from snakefold.cli.predict import take_finished_run
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import sequence_key
 from snakefold.common.intermediates import seal_path
 from snakefold.model.param_sets import params_path
 from snakefold.plan.config import validate_config
+from snakefold.plan.layout import PREDICTION_FILES
 from snakefold.plan.resources import grouped_resources, stage_resources
 from snakefold.plan.run import plan_run
 from tests.predict.conftest import write_raw_features
@@ -54,7 +55,7 @@ def test_one_process_predicts_every_target_a_failure_stays_alone(group_run, caps
     assert code == 0  # --keep-going: the failure is reported, the others are whole
     assert not broken.exists()
     for out_dir in (first, third):
-        assert all((out_dir / name).is_file() and seal_path(out_dir / name).is_file() for name in RUN_FILES)
+        assert all((out_dir / name).is_file() and seal_path(out_dir / name).is_file() for name in PREDICTION_FILES)
     first_scores = json.loads((first / "scores.json").read_text())
     third_scores = json.loads((third / "scores.json").read_text())
     assert first_scores["compilation"]["reused_in_process"] is False
@@ -93,7 +94,7 @@ def test_a_finished_run_is_taken_without_jax_when_its_settings_match(group_run, 
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no jax"
-    for name in RUN_FILES:
+    for name in PREDICTION_FILES:
         assert (out_dir / name).read_bytes() == (first / name).read_bytes()
         assert seal_path(out_dir / name).is_file()
 
