@@ -83,32 +83,6 @@ def test_a3m_row_of_the_wrong_width_is_an_error_naming_the_record():
         parse_a3m(">query\nACDE\n>short\nACD\n", "msa.a3m")
 
 
-def test_stockholm_over_several_blocks_with_markup():
-    text = """# STOCKHOLM 1.0
-#=GF ID test
-#=GS hit1/1-5 DE first hit
-
-query   AC--D
-hit1/1-5  ACKKD
-hit2    -C-kD
-#=GC RF xx..x
-
-query   EF
-hit1/1-5  E-
-hit2    .F
-//
-"""
-    msa = parse_stockholm(text)
-    assert msa.sequences == ["ACDEF", "ACDE-", "-CD-F"]
-    np.testing.assert_array_equal(msa.deletion_matrix, [[0] * 5, [0, 0, 2, 0, 0], [0, 0, 1, 0, 0]])
-    assert msa.descriptions == ["query", "hit1/1-5", "hit2"]
-
-
-def test_stockholm_line_with_three_fields_is_an_error():
-    with pytest.raises(SnakefoldError, match="sto:2: .*found 3 fields"):
-        parse_stockholm("# STOCKHOLM 1.0\nquery AC DE\n//\n", "sto")
-
-
 SMALL_STOCKHOLM = """# STOCKHOLM 1.0
 #=GS hit1/1-5 DE first hit
 
@@ -123,6 +97,20 @@ hit2      .F
 #=GC RF   xx
 //
 """
+
+
+def test_stockholm_over_several_blocks_with_markup():
+    msa = parse_stockholm(SMALL_STOCKHOLM)
+    assert msa.sequences == ["ACDEF", "ACDE-", "-CD-F"]
+    np.testing.assert_array_equal(msa.deletion_matrix, [[0] * 5, [0, 0, 2, 0, 0], [0, 0, 1, 0, 0]])
+    assert msa.descriptions == ["query", "hit1/1-5", "hit2"]
+
+
+def test_stockholm_line_with_three_fields_is_an_error():
+    with pytest.raises(SnakefoldError, match="sto:2: .*found 3 fields"):
+        parse_stockholm("# STOCKHOLM 1.0\nquery AC DE\n//\n", "sto")
+
+
 CUT_SHORT = "ends without the closing '//' line of a Stockholm alignment: the file was cut short; copy or make it again"
 
 
