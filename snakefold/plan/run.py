@@ -62,18 +62,8 @@ from snakefold.plan.model import complex_model_runs, model_runs, model_section_p
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict_groups import PredictionGroups
 from snakefold.plan.report import TARGET_NAME, ReportKind, alternatives, kind_wildcards
-from snakefold.templates.pdb_seqres import (
-    chain_template_parts,
-    pdb_seqres_database_problems,
-    pdb_seqres_identity,
-    pdb_seqres_settings,
-)
-from snakefold.templates.search import (
-    template_cache_parts,
-    template_database_problems,
-    template_search_identity,
-    template_settings,
-)
+from snakefold.plan.templates import HHSEARCH, PDB_SEQRES, TemplateSearch, TemplateStage, plan_templates
+from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
 from snakefold.tools.kalign import kalign_version
 
 #: Bumped when the features written for the same inputs change, so old cache entries are not reused.
@@ -109,15 +99,6 @@ class SearchJob:
 
 
 @dataclass(frozen=True)
-class TemplateJob:
-    """One templates job: the sequence, the MSA hhsearch starts from (None: the sequence alone), key parts."""
-
-    seq: str
-    query_msa: str | None
-    parts: str
-
-
-@dataclass(frozen=True)
 class FeatureJob:
     """One features job: the sequence and its spec for ``snakefold features --spec``."""
 
@@ -147,17 +128,13 @@ class Plan:
     pairing_entries: dict[str, MsaEntry] = field(default_factory=dict)
     #: search cache key -> the job that makes it
     search_jobs: dict[str, SearchJob] = field(default_factory=dict)
-    #: seq -> template cache key; key -> job
-    template_keys: dict[str, str] = field(default_factory=dict)
-    template_jobs: dict[str, TemplateJob] = field(default_factory=dict)
-    template_arguments: list[str] = field(default_factory=list)
+    #: the template search of each distinct single-chain sequence (hhsearch) and of each distinct chain of the
+    #: complexes (hmmsearch against pdb_seqres): :mod:`snakefold.plan.templates`
+    templates: TemplateStage | None = None
+    chain_templates: TemplateStage | None = None
     #: seq -> features cache key; key -> job
     feature_keys: dict[str, str] = field(default_factory=dict)
     feature_jobs: dict[str, FeatureJob] = field(default_factory=dict)
-    #: chain seq -> its template cache key (hmmsearch against pdb_seqres); key -> job
-    chain_template_keys: dict[str, str] = field(default_factory=dict)
-    chain_template_jobs: dict[str, TemplateJob] = field(default_factory=dict)
-    chain_template_arguments: list[str] = field(default_factory=list)
     #: complex name -> its merged features' cache key; key -> job
     complex_feature_keys: dict[str, str] = field(default_factory=dict)
     complex_feature_jobs: dict[str, ComplexFeatureJob] = field(default_factory=dict)
@@ -293,42 +270,11 @@ class Plan:
 
     def template_features(self, seq: str) -> str | None:
         """The template features of ``seq``; None when the template stage is off (zero templates)."""
-        return self.layout.template_entry(self.template_keys[seq], "npz") if self.templates_enabled else None
-
-    def template_inputs(self, wildcards) -> dict[str, Any]:
-        self.ready()
-        job = self.template_jobs[wildcards.tkey]
-        return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
-
-    def template_query_msa_arguments(self, wildcards) -> list[str]:
-        query_msa = self.template_jobs[wildcards.tkey].query_msa
-        return ["--query-msa", query_msa] if query_msa else []
-
-    def template_parts(self, wildcards) -> str:
-        return self.template_jobs[wildcards.tkey].parts
-
-    def template_length(self, wildcards) -> int:
-        return len(self.sequences[self.template_jobs[wildcards.tkey].seq])
+        return self.templates.features(seq) if self.templates_enabled else None
 
     def all_template_features(self, wildcards=None) -> list[str]:
         self.ready()
-        return ([self.template_features(seq) for seq in self.template_keys]
-                + [self.layout.chain_template_entry(key, "npz") for key in self.chain_template_keys.values()])
-
-    def chain_template_inputs(self, wildcards) -> dict[str, Any]:
-        self.ready()
-        job = self.chain_template_jobs[wildcards.ckey]
-        return {"query": self.layout.query_fasta(job.seq), "msa": job.query_msa or []}
-
-    def chain_template_query_msa_arguments(self, wildcards) -> list[str]:
-        query_msa = self.chain_template_jobs[wildcards.ckey].query_msa
-        return ["--query-msa", query_msa] if query_msa else []
-
-    def chain_template_parts(self, wildcards) -> str:
-        return self.chain_template_jobs[wildcards.ckey].parts
-
-    def chain_template_length(self, wildcards) -> int:
-        return len(self.search_sequences[self.chain_template_jobs[wildcards.ckey].seq])
+        return [*self.templates.all_features(), *self.chain_templates.all_features()]
 
     # ------------------------------------------------------------------------------------------- features
     def features(self, seq: str) -> str:
@@ -665,11 +611,14 @@ def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[]
         plan.cache_entries.append(path)
         return path
 
+    plan.templates = TemplateStage(plan.sequences, layout.template_entry, layout.query_fasta, plan.ready)
+    plan.chain_templates = TemplateStage(plan.batch.chain_sequences, layout.chain_template_entry, layout.query_fasta,
+                                         plan.ready)
     _plan_msas(plan, entry)
     if plan.templates_enabled and plan.sequences:
-        _plan_templates(plan, entry)
+        _plan_template_stage(plan, plan.templates, HHSEARCH, entry)
     if plan.templates_enabled and plan.batch.complexes and plan.msa.mode != "precomputed":
-        _plan_chain_templates(plan, entry)
+        _plan_template_stage(plan, plan.chain_templates, PDB_SEQRES, entry)
     _plan_features(plan, entry)
     _plan_complex_features(plan, entry)
     plan.problems.extend(model_section_problems(config))
@@ -749,39 +698,12 @@ def _plan_precomputed(plan: Plan) -> None:
         plan.msa_entries[target.seq_key] = [MsaEntry("precomputed", str(path), fmt, file_sha256(path))]
 
 
-def _featurisation_arguments(settings) -> list:
-    """`snakefold templates` options shared by both template searches: the mmCIF files and the hit filters."""
-    filters = settings.filters
-    return ["--mmcif-dir", settings.mmcif_dir, "--obsolete", settings.obsolete,
-            "--max-template-date", filters.max_template_date.isoformat(), "--max-hits", filters.max_hits,
-            "--max-subsequence-ratio", filters.max_subsequence_ratio, "--min-align-ratio", filters.min_align_ratio,
-            "--min-template-length", filters.min_template_length]
-
-
-def _plan_templates(plan: Plan, entry: Callable[[str], str]) -> None:
-    """hhsearch from each sequence's first MSA (UniRef90's in AlphaFold2's presets), or from the sequence alone."""
-    plan.problems.extend(template_database_problems(plan.config, verified_dir=plan.layout.verified_databases()))
-    if plan.problems:
-        return  # the run stops before any job; MSA entries may be unplanned
-    try:
-        settings = template_settings(plan.config)
-        identity = template_search_identity(settings)
-    except SnakefoldError as error:
-        plan.problems.append(f"template search: {error}")
-        return
-    arguments = ["--database", settings.database, *_featurisation_arguments(settings)]
-    for name, value in sorted(settings.hhsearch_options.items()):
-        arguments += ["--hhsearch-option", f"{name}={value}"]
-    plan.template_arguments = [str(argument) for argument in arguments]
-    for seq, sequence in plan.sequences.items():
-        msas = plan.msa_entries.get(seq, [])
-        query_msa, query_msa_key = (msas[0].path, msas[0].key) if msas else (None, None)
-        parts = template_cache_parts(sequence, identity, query_msa_key=query_msa_key)
-        key = content_key(parts)
-        plan.template_keys[seq] = key
-        plan.template_jobs[key] = TemplateJob(seq, query_msa, json.dumps(parts, sort_keys=True))
-        entry(plan.layout.template_entry(key, "npz"))
-        entry(plan.layout.template_entry(key, "hhr"))
+def _plan_template_stage(plan: Plan, stage: TemplateStage, search: TemplateSearch,
+                         entry: Callable[[str], str]) -> None:
+    """One template search of every sequence of ``stage``, from each sequence's first MSA."""
+    first_msas = {seq: (msas[0].path, msas[0].key) for seq, msas in plan.msa_entries.items() if msas}
+    plan.problems.extend(plan_templates(stage, search, plan.config, plan.layout.verified_databases(), first_msas,
+                                        entry, stopped=bool(plan.problems)))
 
 
 def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
@@ -802,30 +724,6 @@ def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
         entry(plan.layout.features_entry(key))
 
 
-def _plan_chain_templates(plan: Plan, entry: Callable[[str], str]) -> None:
-    """AlphaFold-Multimer's template search of each distinct chain of the complexes, from its first MSA."""
-    plan.problems.extend(pdb_seqres_database_problems(plan.config, verified_dir=plan.layout.verified_databases()))
-    if plan.problems:
-        return  # the run stops before any job; MSA entries may be unplanned
-    try:
-        settings = pdb_seqres_settings(plan.config)
-        identity = pdb_seqres_identity(settings)
-    except SnakefoldError as error:
-        plan.problems.append(f"template search of complexes' chains: {error}")
-        return
-    arguments = ["--pdb-seqres", settings.pdb_seqres, *_featurisation_arguments(settings)]
-    plan.chain_template_arguments = [str(argument) for argument in arguments]
-    for seq, sequence in plan.batch.chain_sequences.items():
-        msas = plan.msa_entries.get(seq, [])
-        query_msa, query_msa_key = (msas[0].path, msas[0].key) if msas else (None, None)
-        parts = chain_template_parts(sequence, identity, query_msa_key)
-        key = content_key(parts)
-        plan.chain_template_keys[seq] = key
-        plan.chain_template_jobs[key] = TemplateJob(seq, query_msa, json.dumps(parts, sort_keys=True))
-        entry(plan.layout.chain_template_entry(key, "npz"))
-        entry(plan.layout.chain_template_entry(key, "sto"))
-
-
 def _searched_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
     """A complex's chains' cache entries (MSAs, UniProt MSA, template features) and their keys, chain by chain."""
     heteromer = len({chain.sequence for chain in target.chains}) > 1
@@ -834,8 +732,8 @@ def _searched_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs
         seq = chain.seq_key
         msas = plan.msa_entries.get(seq, [])
         uniprot = plan.pairing_entries.get(seq) if heteromer else None
-        template_key = plan.chain_template_keys.get(seq)
-        templates = plan.layout.chain_template_entry(template_key, "npz") if template_key else None
+        template_key = plan.chain_templates.keys.get(seq)
+        templates = plan.chain_templates.features(seq) if template_key else None
         inputs.append(ChainInputs(chain.chain_id, chain.record_id, chain.sequence,
                                   tuple(MsaFile(msa.name, msa.path, msa.format) for msa in msas),
                                   MsaFile(uniprot.name, uniprot.path, uniprot.format) if uniprot else None,

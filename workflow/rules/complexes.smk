@@ -25,23 +25,23 @@ from snakefold.plan.resources import stage_resources, stage_threads
 
 rule complex_templates:
     input:
-        unpack(PLAN.chain_template_inputs),
+        unpack(PLAN.chain_templates.inputs),
     output:
-        features=PLAN.layout.chain_template_entry("{ckey}", "npz"),
-        hits=PLAN.layout.chain_template_entry("{ckey}", "sto"),
+        features=PLAN.layout.chain_template_entry("{tkey}", "npz"),
+        hits=PLAN.layout.chain_template_entry("{tkey}", "sto"),
     log:
-        PLAN.layout.log("complex_templates", "{ckey}"),
+        PLAN.layout.log("complex_templates", "{tkey}"),
     wildcard_constraints:
-        ckey="[0-9a-f]{24}",
+        tkey="[0-9a-f]{24}",
     conda:
         "../../envs/msa.yaml"
     threads: stage_threads(config, "templates")
     resources:
-        **stage_resources(config, "templates", length=PLAN.chain_template_length),
+        **stage_resources(config, "templates", length=PLAN.chain_templates.length),
     params:
-        options=PLAN.chain_template_arguments,
-        query_msa=PLAN.chain_template_query_msa_arguments,
-        parts=PLAN.chain_template_parts,
+        options=PLAN.chain_templates.arguments,
+        query_msa=PLAN.chain_templates.query_msa_arguments,
+        parts=PLAN.chain_templates.parts,
     shell:
         "snakefold templates --query-fasta {input.query:q} {params.query_msa:q} {params.options:q} --cpus {threads}"
         " --timeout-minutes {resources.runtime}"

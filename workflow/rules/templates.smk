@@ -13,7 +13,7 @@ from snakefold.plan.resources import stage_resources, stage_threads
 
 rule templates:
     input:
-        unpack(PLAN.template_inputs),
+        unpack(PLAN.templates.inputs),
     output:
         features=PLAN.layout.template_entry("{tkey}", "npz"),
         hits=PLAN.layout.template_entry("{tkey}", "hhr"),
@@ -25,11 +25,11 @@ rule templates:
         "../../envs/msa.yaml"
     threads: stage_threads(config, "templates")
     resources:
-        **stage_resources(config, "templates", length=PLAN.template_length),
+        **stage_resources(config, "templates", length=PLAN.templates.length),
     params:
-        options=PLAN.template_arguments,
-        query_msa=PLAN.template_query_msa_arguments,
-        parts=PLAN.template_parts,
+        options=PLAN.templates.arguments,
+        query_msa=PLAN.templates.query_msa_arguments,
+        parts=PLAN.templates.parts,
     shell:
         "snakefold templates --query-fasta {input.query:q} {params.query_msa:q} {params.options:q} --cpus {threads}"
         " --timeout-minutes {resources.runtime}"

@@ -86,7 +86,7 @@ def test_complexes_sharing_chains_search_each_chain_once_and_merge_once_each(tem
     positions = features["template_all_atom_positions"][0][ubiquitin][:, CA]
     assert features["template_all_atom_mask"][0][ubiquitin][:, CA].all()
     np.testing.assert_allclose(positions, observed_ca(structures_dir / "1UBQ.pdb", "A"), atol=1e-3)
-    hits = Path(plan.layout.chain_template_entry(plan.chain_template_keys[sequence_key(UBIQUITIN)], "sto"))
+    hits = Path(plan.layout.chain_template_entry(plan.chain_templates.keys[sequence_key(UBIQUITIN)], "sto"))
     assert "1ubq_A/" in hits.read_text()
     # HBA has no homologue in the UniProt-style database: only the query row, nothing paired with it
     _, summary = merged["Y"]
