@@ -61,6 +61,7 @@ from snakefold.plan.layout import PREDICTION_FILES, Layout
 from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict_groups import PredictionGroups
+from snakefold.plan.regression import RegressionStage, plan_regression
 from snakefold.plan.report import TARGET_NAME, ReportKind, alternatives, kind_wildcards
 from snakefold.plan.templates import HHSEARCH, PDB_SEQRES, TemplateSearch, TemplateStage, plan_templates
 from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
@@ -138,8 +139,8 @@ class Plan:
     #: complex name -> its merged features' cache key; key -> job
     complex_feature_keys: dict[str, str] = field(default_factory=dict)
     complex_feature_jobs: dict[str, ComplexFeatureJob] = field(default_factory=dict)
-    #: target name -> its regression.targets entry
-    regression_targets: dict[str, dict] = field(default_factory=dict)
+    #: the targets regression mode checks (:mod:`snakefold.plan.regression`)
+    regression: RegressionStage | None = None
     #: every content-keyed cache entry the plan names (checked by :meth:`ready`)
     cache_entries: list[str] = field(default_factory=list)
     #: Snakemake's main process (not a job's): the only one that checks files and prints notices
@@ -217,6 +218,11 @@ class Plan:
         return self.input_files
 
     # ------------------------------------------------------------------------------------------- problems
+    def stop_with(self, problem: str) -> None:
+        """Add ``problem`` and stop (with every other problem of the plan)."""
+        self.problems.append(problem)
+        self.stop_on_problems()
+
     def stop_on_problems(self) -> None:
         """Print every problem of the plan and exit, before any job runs."""
         if self.problems:
@@ -512,53 +518,6 @@ class Plan:
         return {"rankings": [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs],
                 "records": [self.layout.target_record(target.name) for target in self.pulldown_pairs]}
 
-    # ----------------------------------------------------------------------------------------- regression
-    def regression_thresholds(self, target: str) -> dict:
-        return {**self.config["regression"]["thresholds"], **self.regression_targets[target].get("thresholds", {})}
-
-    def regression_wildcard(self) -> str:
-        return alternatives(self.regression_targets)
-
-    def regression_reference(self, wildcards) -> list[str] | str:
-        self.ready()
-        return self.regression_targets[wildcards.target].get("reference", [])
-
-    def regression_options(self, wildcards) -> list[str]:
-        """--reference, --chain and --golden of `snakefold regression check`, as a list of words."""
-        entry = self.regression_targets[wildcards.target]
-        return [word for key in ("reference", "chain", "golden") if key in entry for word in (f"--{key}", entry[key])]
-
-    def regression_threshold_options(self, wildcards) -> list[str]:
-        """Every threshold of the target (the schema fills them all) as `snakefold regression check` options."""
-        return [word for key, value in sorted(self.regression_thresholds(wildcards.target).items()) for word in
-                (f"--{key.replace('_', '-')}", "none" if value is None else str(float(value)))]
-
-    def golden_stamp(self, wildcards) -> str:
-        """A key of the golden directory's files: a refreshed or changed golden directory re-runs the check."""
-        golden = self.regression_targets[wildcards.target].get("golden")
-        manifest = Path(golden, "manifest.json") if golden else None
-        if not (manifest and manifest.is_file()):
-            return "absent"
-        return content_key({path.name: file_sha256(path) for path in manifest.parent.iterdir() if path.is_file()})
-
-    def regression_verdicts(self, wildcards=None) -> list[str]:
-        self.ready()
-        return [f"{self.config['regression']['output_dir']}/targets/{name}.json" for name in self.regression_targets]
-
-    def golden_targets(self) -> list[str]:
-        return [name for name, entry in self.regression_targets.items() if "golden" in entry]
-
-    def refresh_inputs(self, wildcards=None) -> dict[str, list[str]]:
-        """The outputs and records of every regression target with golden outputs (none: a clear error)."""
-        self.ready()
-        names = self.golden_targets()
-        if not names:
-            self.problems.append("regression_refresh: no entry of the config key 'regression.targets' has a 'golden' "
-                                 "directory to write")
-            self.stop_on_problems()
-        return {"rankings": [f"{self.layout.target_dir(name)}/ranking.json" for name in names],
-                "records": [self.layout.target_record(name) for name in names]}
-
     # ------------------------------------------------------------------------------------------ downloads
     @functools.cached_property
     def downloads(self) -> dict[str, dict[str, downloads.Planned]]:
@@ -622,7 +581,9 @@ def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[]
     _plan_features(plan, entry)
     _plan_complex_features(plan, entry)
     plan.problems.extend(model_section_problems(config))
-    _plan_regression(plan)
+    plan.regression, problems = plan_regression(config["regression"], plan.targets, plan.complexes, layout,
+                                                plan.ready, plan.stop_with)
+    plan.problems.extend(problems)
     return plan
 
 
@@ -799,23 +760,3 @@ def _plan_complex_features(plan: Plan, entry: Callable[[str], str]) -> None:
         plan.complex_feature_jobs[key] = ComplexFeatureJob(target.name, files, json.dumps(spec, sort_keys=True))
         for suffix in ("npz", "summary.json"):
             entry(plan.layout.complex_features_entry(key, suffix))
-
-
-def _plan_regression(plan: Plan) -> None:
-    for index, target in enumerate(plan.config["regression"]["targets"]):
-        key, name = f"regression.targets[{index}]", target["target"]
-        if name not in plan.targets and name not in plan.complexes:
-            plan.problems.append(f"config key '{key}.target': '{name}' is not a target of this batch "
-                                 f"(targets: {', '.join([*plan.targets, *plan.complexes]) or 'none'})")
-        elif name in plan.complexes and "golden" in target:
-            plan.problems.append(f"config key '{key}.golden': golden outputs are kept for single-chain targets; "
-                                 f"check the complex '{name}' against a reference structure (lDDT, TM-score, DockQ)")
-        elif name in plan.regression_targets:
-            plan.problems.append(f"config key '{key}.target': '{name}' is listed twice in regression.targets")
-        if "reference" not in target and "golden" not in target:
-            plan.problems.append(f"config key '{key}': give 'reference' (a structure), 'golden' (a directory of "
-                                 "golden outputs) or both")
-        if "reference" in target and not Path(target["reference"]).exists():
-            plan.problems.append(f"config key '{key}.reference': reference structure '{target['reference']}' "
-                                 "does not exist")
-        plan.regression_targets[name] = target

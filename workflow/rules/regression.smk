@@ -20,14 +20,14 @@ rule regression_check:
     input:
         best_model=f"{PLAN.layout.target_dir('{target}')}/ranked_0.pdb",
         ranking=f"{PLAN.layout.target_dir('{target}')}/ranking.json",
-        reference=PLAN.regression_reference,
+        reference=PLAN.regression.reference,
         record=PLAN.layout.target_record("{target}"),
     output:
         f"{config['regression']['output_dir']}/targets/{{target}}.json",
     log:
         PLAN.layout.log("regression", "check_{target}"),
     wildcard_constraints:
-        target=PLAN.regression_wildcard(),
+        target=PLAN.regression.wildcard(),
     conda:
         "../../envs/report.yaml"
     threads: stage_threads(config, "regression")
@@ -35,9 +35,9 @@ rule regression_check:
         **stage_resources(config, "regression"),
     params:
         work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
-        options=PLAN.regression_options,
-        thresholds=PLAN.regression_threshold_options,
-        golden_stamp=PLAN.golden_stamp,
+        options=PLAN.regression.options,
+        thresholds=PLAN.regression.threshold_options,
+        golden_stamp=PLAN.regression.golden_stamp,
     shell:
         "snakefold regression check --record {input.record:q} --best-model {input.best_model:q}"
         " --work-dir {params.work_dir:q} {params.options:q} {params.thresholds:q} --output {output:q} > {log:q} 2>&1"
@@ -45,7 +45,7 @@ rule regression_check:
 
 rule regression_report:
     input:
-        PLAN.regression_verdicts,
+        PLAN.regression.verdicts,
     output:
         markdown=f"{config['regression']['output_dir']}/report.md",
         junit=f"{config['regression']['output_dir']}/junit.xml",
@@ -63,7 +63,7 @@ rule regression_report:
 
 rule regression:
     input:
-        verdicts=PLAN.regression_verdicts,
+        verdicts=PLAN.regression.verdicts,
         markdown=rules.regression_report.output.markdown,
         junit=rules.regression_report.output.junit,
     log:
@@ -80,7 +80,7 @@ rule regression:
 
 rule regression_refresh:
     input:
-        unpack(PLAN.refresh_inputs),
+        unpack(PLAN.regression.refresh_inputs),
     log:
         PLAN.layout.log("regression", "refresh"),
     localrule: True
@@ -90,8 +90,8 @@ rule regression_refresh:
     resources:
         **stage_resources(config, "regression"),
     params:
-        work_dirs=lambda wildcards: [PLAN.work_dir(name) for name in PLAN.golden_targets()],
-        golden=lambda wildcards: [PLAN.regression_targets[name]["golden"] for name in PLAN.golden_targets()],
+        work_dirs=lambda wildcards: [PLAN.work_dir(name) for name in PLAN.regression.golden_targets()],
+        golden=lambda wildcards: [PLAN.regression.targets[name]["golden"] for name in PLAN.regression.golden_targets()],
     shell:
         "snakefold regression refresh --record {input.records:q} --work-dir {params.work_dirs:q}"
         " --golden {params.golden:q} 2>&1 | tee {log:q}"
