@@ -2,13 +2,16 @@
 
 :func:`download_plan` lists each item (its manifest entry, where it goes, the config key that set it) and the
 problems found (a database the catalog cannot download, a path an archive cannot yield); the ``download``
-rules, ``snakefold download`` and ``snakefold check-install`` all work from it. A batch with complexes also
+rules (through :class:`DownloadStage`), ``snakefold download`` and ``snakefold check-install`` all work from it. A batch with complexes also
 needs what AlphaFold-Multimer searches: UniProt for the pairing of heteromers' chains and, with templates,
 the PDB sequences (pdb_seqres) of its template search; the batch is read from the config when not given.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +151,42 @@ def command_options(settings: dict) -> list[str]:
     if settings["keep_downloads"]:
         options.append("--keep-downloads")
     return options
+
+
+@dataclass
+class DownloadStage:
+    """The download rules' functions over a config and its batch (workflow/rules/download.smk).
+
+    The plan is made only when a download rule is part of the DAG, so that no other run depends on it: a run
+    for the downloads alone never sees the problems of the files it is downloading."""
+
+    config: dict
+    batch: Batch
+    #: where a download's receipt goes, by kind ("params", "database") and name
+    receipt: Callable[[str, str], str]
+
+    @functools.cached_property
+    def planned(self) -> dict[str, dict[str, Planned]]:
+        """kind ("params", "database") -> item name -> what to install where; stops on the plan's problems."""
+        try:
+            planned, problems = download_plan(self.config, self.batch)
+        except SnakefoldError as error:
+            planned, problems = [], [str(error)]
+        if problems:
+            print(f"snakefold: {chr(10).join(problems)}", file=sys.stderr)
+            raise SystemExit(1)
+        return {"params": {p.item.name: p for p in planned if p.item.kind == "parameter set"},
+                "database": {p.item.name: p for p in planned if p.item.kind == "database"}}
+
+    def receipts(self, wildcards=None) -> list[str]:
+        return [self.receipt(kind, name) for kind, items in self.planned.items() for name in items]
+
+    def params_destination(self, wildcards) -> str:
+        return str(self.planned["params"][wildcards.name].directory)
+
+    def database_destination(self, wildcards) -> str:
+        return str(self.planned["database"][wildcards.name].path)
+
+    @property
+    def options(self) -> list[str]:
+        return command_options(self.config["download"])

@@ -52,10 +52,10 @@ from snakefold.model.param_sets import configured_params_dir, has_ptm_head, para
 from snakefold.msa import multimer
 from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
 from snakefold.msa.formats import query_of_msa_file
-from snakefold.plan import downloads
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
 from snakefold.plan.cache import content_key
 from snakefold.plan.config import validate_config
+from snakefold.plan.downloads import DownloadStage
 from snakefold.plan.integrity import damaged_files, remove_damaged
 from snakefold.plan.layout import PREDICTION_FILES, Layout
 from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
@@ -518,34 +518,10 @@ class Plan:
         return {"rankings": [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs],
                 "records": [self.layout.target_record(target.name) for target in self.pulldown_pairs]}
 
-    # ------------------------------------------------------------------------------------------ downloads
     @functools.cached_property
-    def downloads(self) -> dict[str, dict[str, downloads.Planned]]:
-        """kind ("params", "database") -> item name -> what to install where; stops on the plan's problems.
-
-        Computed only when a download rule is part of the DAG, so that no other run depends on it."""
-        try:
-            planned, problems = downloads.download_plan(self.config, self.batch)
-        except SnakefoldError as error:
-            planned, problems = [], [str(error)]
-        if problems:
-            print(f"snakefold: {chr(10).join(problems)}", file=sys.stderr)
-            raise SystemExit(1)
-        return {"params": {p.item.name: p for p in planned if p.item.kind == "parameter set"},
-                "database": {p.item.name: p for p in planned if p.item.kind == "database"}}
-
-    def download_receipts(self, wildcards=None) -> list[str]:
-        return [self.layout.download_receipt(kind, name) for kind, items in self.downloads.items() for name in items]
-
-    def params_destination(self, wildcards) -> str:
-        return str(self.downloads["params"][wildcards.name].directory)
-
-    def database_destination(self, wildcards) -> str:
-        return str(self.downloads["database"][wildcards.name].path)
-
-    @property
-    def download_options(self) -> list[str]:
-        return downloads.command_options(self.config["download"])
+    def downloads(self) -> DownloadStage:
+        """The download rules' functions (:class:`snakefold.plan.downloads.DownloadStage`)."""
+        return DownloadStage(self.config, self.batch, self.layout.download_receipt)
 
 
 def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[], bool] = lambda: False) -> Plan:

@@ -27,8 +27,8 @@ rule download_params:
         mem_mb=1000,
         runtime=24 * 60,
     params:
-        dest=PLAN.params_destination,
-        options=PLAN.download_options,
+        dest=PLAN.downloads.params_destination,
+        options=PLAN.downloads.options,
     shell:
         "snakefold download params {wildcards.name:q} --dest {params.dest:q} {params.options:q}"
         " --log {log:q} --receipt {output:q}"
@@ -48,8 +48,8 @@ rule download_database:
         mem_mb=2000,
         runtime=7 * 24 * 60,
     params:
-        database_path=PLAN.database_destination,
-        options=PLAN.download_options,
+        database_path=PLAN.downloads.database_destination,
+        options=PLAN.downloads.options,
     shell:
         "snakefold download database {wildcards.name:q} --path {params.database_path:q} {params.options:q}"
         " --log {log:q} --receipt {output:q}"
@@ -58,5 +58,5 @@ rule download_database:
 rule download:
     """Target: every parameter set and database the config needs, installed and verified."""
     input:
-        PLAN.download_receipts,
+        PLAN.downloads.receipts,
     localrule: True
