@@ -49,13 +49,13 @@ from snakefold.common.hashing import file_sha256
 from snakefold.common.target_record import target_record_document
 from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
 from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
-from snakefold.msa import multimer
 from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
 from snakefold.msa.formats import query_of_msa_file
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
 from snakefold.plan.cache import content_key
 from snakefold.plan.config import validate_config
 from snakefold.plan.downloads import DownloadStage
+from snakefold.plan.features import COMPLEX_FEATURES_FORMAT, FEATURES_FORMAT, PAIRING_SETTINGS, FeatureStage
 from snakefold.plan.integrity import damaged_files, remove_damaged
 from snakefold.plan.layout import PREDICTION_FILES, Layout
 from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
@@ -67,13 +67,6 @@ from snakefold.plan.templates import HHSEARCH, PDB_SEQRES, TemplateSearch, Templ
 from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
 from snakefold.tools.kalign import kalign_version
 
-#: Bumped when the features written for the same inputs change, so old cache entries are not reused.
-FEATURES_FORMAT = 1
-#: Likewise for a complex's merged features and pairing summary.
-COMPLEX_FEATURES_FORMAT = 1
-#: What the merged features of a complex depend on besides its chains' files (AlphaFold-Multimer v2.3.2's).
-PAIRING_SETTINGS = {"method": "alphafold-multimer-v2.3.2", "msa_crop_size": multimer.MSA_CROP_SIZE,
-                    "max_templates": multimer.MAX_TEMPLATES, "min_msa_rows": multimer.MIN_MSA_ROWS}
 #: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.
 RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "all": lambda n: n, "none": lambda n: 0}
 #: What to run when the databases a config names are not there.
@@ -99,23 +92,6 @@ class SearchJob:
     spec: str
 
 
-@dataclass(frozen=True)
-class FeatureJob:
-    """One features job: the sequence and its spec for ``snakefold features --spec``."""
-
-    seq: str
-    spec: str
-
-
-@dataclass(frozen=True)
-class ComplexFeatureJob:
-    """One complex_features job: the complex, the files it reads, its spec for ``snakefold complex-features``."""
-
-    target: str
-    inputs: tuple[str, ...]
-    spec: str
-
-
 @dataclass
 class Plan:
     config: dict
@@ -133,12 +109,8 @@ class Plan:
     #: complexes (hmmsearch against pdb_seqres): :mod:`snakefold.plan.templates`
     templates: TemplateStage | None = None
     chain_templates: TemplateStage | None = None
-    #: seq -> features cache key; key -> job
-    feature_keys: dict[str, str] = field(default_factory=dict)
-    feature_jobs: dict[str, FeatureJob] = field(default_factory=dict)
-    #: complex name -> its merged features' cache key; key -> job
-    complex_feature_keys: dict[str, str] = field(default_factory=dict)
-    complex_feature_jobs: dict[str, ComplexFeatureJob] = field(default_factory=dict)
+    #: the features and complex_features jobs (:mod:`snakefold.plan.features`)
+    features: FeatureStage | None = None
     #: the targets regression mode checks (:mod:`snakefold.plan.regression`)
     regression: RegressionStage | None = None
     #: every content-keyed cache entry the plan names (checked by :meth:`ready`)
@@ -283,40 +255,10 @@ class Plan:
         return [*self.templates.all_features(), *self.chain_templates.all_features()]
 
     # ------------------------------------------------------------------------------------------- features
-    def features(self, seq: str) -> str:
-        return self.layout.features_entry(self.feature_keys[seq])
-
-    def feature_inputs(self, wildcards) -> list[str]:
-        self.ready()
-        spec = json.loads(self.feature_jobs[wildcards.fkey].spec)
-        return [entry["path"] for entry in spec["msas"]] + ([spec["templates"]] if spec["templates"] else [])
-
-    def feature_spec(self, wildcards) -> str:
-        return self.feature_jobs[wildcards.fkey].spec
-
-    def feature_length(self, wildcards) -> int:
-        return len(self.sequences[self.feature_jobs[wildcards.fkey].seq])
-
     def all_features(self, wildcards=None) -> list[str]:
         """Every single-chain sequence's raw features and every complex's merged features and summary."""
         self.ready()
-        return ([self.features(seq) for seq in self.feature_keys]
-                + [self.layout.complex_features_entry(key, suffix) for key in self.complex_feature_keys.values()
-                   for suffix in ("npz", "summary.json")])
-
-    def complex_features(self, name: str) -> str:
-        """The merged features of the complex ``name``."""
-        return self.layout.complex_features_entry(self.complex_feature_keys[name], "npz")
-
-    def complex_feature_inputs(self, wildcards) -> list[str]:
-        self.ready()
-        return list(self.complex_feature_jobs[wildcards.xkey].inputs)
-
-    def complex_feature_spec(self, wildcards) -> str:
-        return self.complex_feature_jobs[wildcards.xkey].spec
-
-    def complex_feature_length(self, wildcards) -> int:
-        return self.complexes[self.complex_feature_jobs[wildcards.xkey].target].length
+        return self.features.all_features()
 
     # ---------------------------------------------------------------------------------------------- model
     @property
@@ -394,8 +336,8 @@ class Plan:
     def sequence_features(self, seq: str) -> str:
         """What the model runs of ``seq`` read: its raw features, or a complex's merged features."""
         if seq in self.complex_sequences:
-            return self.complex_features(self.complex_sequences[seq].name)
-        return self.features(seq)
+            return self.features.complex_features(self.complex_sequences[seq].name)
+        return self.features.features(seq)
 
     def predict_inputs(self, wildcards) -> dict[str, str]:
         self.ready()
@@ -469,8 +411,7 @@ class Plan:
             "features": self.sequence_features(seq),
         }
         if target.is_complex:
-            inputs["pairing"] = self.layout.complex_features_entry(self.complex_feature_keys[target.name],
-                                                                   "summary.json")
+            inputs["pairing"] = self.features.complex_features(target.name, "summary.json")
         return inputs
 
     def work_dir(self, target: str) -> str:
@@ -546,6 +487,7 @@ def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[]
         plan.cache_entries.append(path)
         return path
 
+    plan.features = FeatureStage(plan.sequences, plan.complexes, layout, plan.ready)
     plan.templates = TemplateStage(plan.sequences, layout.template_entry, layout.query_fasta, plan.ready)
     plan.chain_templates = TemplateStage(plan.batch.chain_sequences, layout.chain_template_entry, layout.query_fasta,
                                          plan.ready)
@@ -656,9 +598,7 @@ def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
         key = content_key(parts)
         spec = {"sequence": sequence, "description": seq, "templates": templates, "parts": parts,
                 "msas": [{"name": msa.name, "path": msa.path, "format": msa.format} for msa in msas]}
-        plan.feature_keys[seq] = key
-        plan.feature_jobs[key] = FeatureJob(seq, json.dumps(spec, sort_keys=True))
-        entry(plan.layout.features_entry(key))
+        entry(plan.features.add(seq, key, spec))
 
 
 def _searched_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
@@ -732,7 +672,5 @@ def _plan_complex_features(plan: Plan, entry: Callable[[str], str]) -> None:
         key = content_key(parts)
         spec = {"parts": parts, "chains": [chain.to_spec() for chain in inputs], "templates": template_spec}
         files = tuple(dict.fromkeys(path for chain in inputs for path in chain.files()))
-        plan.complex_feature_keys[target.name] = key
-        plan.complex_feature_jobs[key] = ComplexFeatureJob(target.name, files, json.dumps(spec, sort_keys=True))
-        for suffix in ("npz", "summary.json"):
-            entry(plan.layout.complex_features_entry(key, suffix))
+        for path in plan.features.add_complex(target.name, key, files, spec):
+            entry(path)

@@ -58,8 +58,8 @@ def test_three_complexes_sharing_chains_search_each_distinct_chain_once(tmp_path
     assert first.msa_entries[key["A"]] == first.msa_entries[first.targets["A"].seq_key]
     pairing = first.msa.pairing
     assert (pairing.tool, pairing.max_hits, pairing.settings.options["flags"]["E"]) == ("jackhmmer", 50000, 0.0001)
-    assert first.all_features() == [first.features(key["A"])] + [  # and each complex's merged features once
-        first.layout.complex_features_entry(first.complex_feature_keys[name], suffix)
+    assert first.all_features() == [first.features.features(key["A"])] + [  # and each complex's merged features once
+        first.layout.complex_features_entry(first.features.complex_keys[name], suffix)
         for name in ("X", "Y", "Z") for suffix in ("npz", "summary.json")]
 
     # A second batch sharing chain C: only E is new, so only E's two searches are new jobs.

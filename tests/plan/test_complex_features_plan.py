@@ -19,18 +19,18 @@ def test_each_complex_has_one_entry_keyed_by_its_chains_searches(tmp_path):
     complexes = {"X": "AB", "Y": "BA", "Z": "AAB", "W": "AA"}
     plan = plan_run(config(tmp_path, "in.fasta", complexes), main_process=False)
     assert plan.problems == []
-    keys = plan.complex_feature_keys
+    keys = plan.features.complex_keys
     assert sorted(keys) == sorted(complexes) and len(set(keys.values())) == 4  # order and copies count
-    z = json.loads(plan.complex_feature_jobs[keys["Z"]].spec)
+    z = json.loads(plan.features.complex_jobs[keys["Z"]].spec)
     assert [chain["chain_id"] for chain in z["chains"]] == ["A", "B", "C"]
     a, b = (sequence_key(CHAINS[name]) for name in "AB")
     # each chain reads its own search entries: the MSA and, in a heteromer, the UniProt search
     assert z["chains"][0]["msas"][0]["path"] == plan.msa_entries[a][0].path
     assert z["chains"][2]["uniprot"]["path"] == plan.pairing_entries[b].path
-    assert set(plan.complex_feature_jobs[keys["Z"]].inputs) == {
+    assert set(plan.features.complex_jobs[keys["Z"]].inputs) == {
         plan.msa_entries[a][0].path, plan.msa_entries[b][0].path, plan.pairing_entries[a].path,
         plan.pairing_entries[b].path}
-    w = json.loads(plan.complex_feature_jobs[keys["W"]].spec)
+    w = json.loads(plan.features.complex_jobs[keys["W"]].spec)
     assert [chain["uniprot"] for chain in w["chains"]] == [None, None]  # a homomer is never paired
     assert plan.layout.complex_features_entry(keys["X"], "npz") in plan.all_features()
 
@@ -38,10 +38,10 @@ def test_each_complex_has_one_entry_keyed_by_its_chains_searches(tmp_path):
     (tmp_path / "second").mkdir()
     second = plan_run({**config(tmp_path, "second.fasta", {"X": "AB"}, singles=()),
                        "results_dir": str(tmp_path / "second")}, main_process=False)
-    assert second.complex_feature_keys["X"] == keys["X"]
+    assert second.features.complex_keys["X"] == keys["X"]
     changed = plan_run(config(tmp_path, "in.fasta", complexes, msa={"max_hits": {"uniprot": 10}}),
                        main_process=False)
-    assert changed.complex_feature_keys["X"] != keys["X"] and changed.complex_feature_keys["W"] == keys["W"]
+    assert changed.features.complex_keys["X"] != keys["X"] and changed.features.complex_keys["W"] == keys["W"]
 
 
 def precomputed_config(tmp_path, msas_source=None) -> dict:
@@ -66,12 +66,12 @@ def test_an_alphafold_msas_directory_is_keyed_by_its_files(heterodimer, tmp_path
     _, msas = heterodimer
     plan = plan_run(precomputed_config(tmp_path, msas), main_process=False)
     assert plan.problems == []
-    job = plan.complex_feature_jobs[plan.complex_feature_keys["tmpl"]]
+    job = plan.features.complex_jobs[plan.features.complex_keys["tmpl"]]
     assert str(tmp_path / "af2" / "tmpl" / "msas" / "B" / "uniprot_hits.sto") in job.inputs
-    before = plan.complex_feature_keys["tmpl"]
+    before = plan.features.complex_keys["tmpl"]
     with open(tmp_path / "af2" / "tmpl" / "msas" / "A" / "mgnify_hits.sto", "a") as handle:
         handle.write("\n")
-    assert plan_run(precomputed_config(tmp_path), main_process=False).complex_feature_keys["tmpl"] != before
+    assert plan_run(precomputed_config(tmp_path), main_process=False).features.complex_keys["tmpl"] != before
 
 
 def test_problems_of_an_alphafold_msas_directory_stop_the_plan_naming_the_complex(heterodimer, tmp_path):

@@ -21,7 +21,7 @@ def test_targets_that_share_a_sequence_share_its_jobs(tmp_path):
     plan = plan_run(_config(tmp_path), main_process=False)
     assert plan.problems == []
     assert list(plan.targets) == ["ubq", "again"] and list(plan.sequences) == [sequence_key(UBIQUITIN)]
-    assert len(plan.feature_jobs) == 1 and plan.model_names == ["model_1_ptm_seed0", "model_3_seed0"]
+    assert len(plan.features.jobs) == 1 and plan.model_names == ["model_1_ptm_seed0", "model_3_seed0"]
     assert plan.ptm_model_names == ["model_1_ptm_seed0"]
     files = plan.report_files("ubq")
     assert files[0].endswith("/ubq/ranking.json") and any(name.endswith("/ubq/pae.png") for name in files)

@@ -51,7 +51,7 @@ rule complex_templates:
 
 rule complex_features:
     input:
-        PLAN.complex_feature_inputs,
+        PLAN.features.complex_inputs,
     output:
         features=PLAN.layout.complex_features_entry("{xkey}", "npz"),
         summary=PLAN.layout.complex_features_entry("{xkey}", "summary.json"),
@@ -63,9 +63,9 @@ rule complex_features:
         "../../envs/msa.yaml"
     threads: stage_threads(config, "features")
     resources:
-        **stage_resources(config, "features", length=PLAN.complex_feature_length),
+        **stage_resources(config, "features", length=PLAN.features.complex_length),
     params:
-        spec=PLAN.complex_feature_spec,
+        spec=PLAN.features.complex_spec,
     shell:
         "snakefold complex-features --spec {params.spec:q} --out {output.features:q}"
         " --summary {output.summary:q} --log {log:q} 2>> {log:q}"

@@ -11,7 +11,7 @@ from snakefold.plan.resources import stage_resources, stage_threads
 
 rule features:
     input:
-        PLAN.feature_inputs,
+        PLAN.features.inputs,
     output:
         PLAN.layout.features_entry("{fkey}"),
     log:
@@ -22,9 +22,9 @@ rule features:
         "../../envs/msa.yaml"
     threads: stage_threads(config, "features")
     resources:
-        **stage_resources(config, "features", length=PLAN.feature_length),
+        **stage_resources(config, "features", length=PLAN.features.length),
     params:
-        spec=PLAN.feature_spec,
+        spec=PLAN.features.spec,
     shell:
         "snakefold features --spec {params.spec:q} --output {output:q} --log {log:q} 2>> {log:q}"
 

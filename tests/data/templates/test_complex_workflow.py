@@ -65,7 +65,7 @@ def test_complexes_sharing_chains_search_each_chain_once_and_merge_once_each(tem
                     main_process=False)
     merged = {}
     for name in records:
-        key = plan.complex_feature_keys[name]
+        key = plan.features.complex_keys[name]
         entry = Path(plan.layout.complex_features_entry(key, "npz"))
         summary_path = Path(plan.layout.complex_features_entry(key, "summary.json"))
         assert invalid_reason(entry) is None and invalid_reason(summary_path) is None
