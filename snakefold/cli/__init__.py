@@ -27,7 +27,6 @@ COMMANDS: dict[str, str] = {
     "process-features": "turn raw features into processed model inputs",
     "model-run": "run the model on processed features",
     "predict": "predict one target with one preset and seed",
-    "rank": "rank the predictions of one target",
     "relax": "relax one model with OpenMM",
     "compare": "compare a model with a reference structure",
     "report": "write a target's user-facing outputs",

@@ -1,8 +1,9 @@
 """``snakefold relax``: relax one model with OpenMM and write the relaxed PDB and its metrics JSON.
 
-The model is either given directly (``snakefold relax unrelaxed.pdb ...``) or picked from a ranking
-(``--ranking ranking.json --rank I --predictions DIR``: the I-th model of ``order``, counted from 0, read
-from ``DIR/<model>/unrelaxed.pdb``), as the workflow's relax rule does. Settings default to the ``relax``
+The model is either given directly (``snakefold relax unrelaxed.pdb ...``) or picked by rank (``--scores
+S.json ... --metric M --rank I``: the model runs whose scores are given, ranked by M
+(:mod:`snakefold.model.ranking`), and the I-th best, counted from 0, read from ``unrelaxed.pdb`` beside its
+scores), as the workflow's relax rule does. Settings default to the ``relax``
 section of the config schema (workflow/schemas/relax.schema.yaml).
 
 A minimisation that fails on every attempt (AlphaFold2's "Minimization failed after 100 attempts") does not
@@ -21,19 +22,21 @@ from pathlib import Path
 
 from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.intermediates import read_intermediate_json, seal, verify_intermediate
+from snakefold.common.intermediates import seal, verify_intermediate
 from snakefold.common.protein import from_structure_file, to_pdb
+from snakefold.model.ranking import METRICS
 from snakefold.plan.config import schema_defaults
 from snakefold.relax.platforms import PLATFORM_PREFERENCE
 from snakefold.relax.relax import RelaxationError, RelaxSettings, relax_protein
+from snakefold.report.predictions import rank_model_runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", nargs="?", type=Path, help="unrelaxed model (PDB or mmCIF); or use --ranking")
-    parser.add_argument("--ranking", type=Path, help="ranking.json whose 'order' lists model names, best first")
-    parser.add_argument("--rank", type=int, help="which ranked model to relax, counted from 0 (with --ranking)")
-    parser.add_argument("--predictions", type=Path,
-                        help="directory holding <model>/unrelaxed.pdb for each model in the ranking")
+    parser.add_argument("input", nargs="?", type=Path, help="unrelaxed model (PDB or mmCIF); or use --scores")
+    parser.add_argument("--scores", nargs="+", type=Path,
+                        help="scores.json of every model run of the sequence, each beside its unrelaxed.pdb")
+    parser.add_argument("--metric", choices=METRICS, default="plddt", help="what the runs are ranked by (--scores)")
+    parser.add_argument("--rank", type=int, help="which ranked model to relax, counted from 0 (with --scores)")
     parser.add_argument("--output", type=Path, required=True, help="relaxed structure (PDB) to write")
     parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to write")
     parser.add_argument("--platform", choices=("auto", *PLATFORM_PREFERENCE), help="OpenMM platform (config default)")
@@ -45,14 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="CPU platform threads (default: OpenMM decides)")
 
 
-def _ranked_model(ranking: Path, rank: int, predictions: Path) -> tuple[str, Path]:
-    try:
-        order = read_intermediate_json(ranking, "the ranking of the predict stage")["order"]
-    except (KeyError, TypeError) as error:
-        raise SnakefoldError(f"{ranking}: cannot read the model order ({error}); expected JSON with an 'order' list")
-    if not 0 <= rank < len(order):
-        raise SnakefoldError(f"{ranking}: rank {rank} requested, but the ranking has {len(order)} model(s)")
-    return str(order[rank]), predictions / str(order[rank]) / "unrelaxed.pdb"
+def _ranked_model(scores: list[Path], metric: str, rank: int) -> tuple[str, Path]:
+    ranking = rank_model_runs(scores, metric)
+    if not 0 <= rank < len(ranking.order):
+        raise SnakefoldError(f"rank {rank} requested, but {len(ranking.order)} model run(s) were given")
+    name = ranking.order[rank]
+    return name, ranking.directories[name] / "unrelaxed.pdb"
 
 
 def _settings(args: argparse.Namespace) -> RelaxSettings:
@@ -65,14 +66,14 @@ def _settings(args: argparse.Namespace) -> RelaxSettings:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="snakefold relax: %(message)s", stream=sys.stderr)
-    if args.ranking is not None:
-        if args.rank is None or args.predictions is None or args.input is not None:
-            raise SnakefoldError("--ranking needs --rank and --predictions, and no INPUT")
-        model_name, path = _ranked_model(args.ranking, args.rank, args.predictions)
+    if args.scores is not None:
+        if args.rank is None or args.input is not None:
+            raise SnakefoldError("--scores needs --rank, and no INPUT")
+        model_name, path = _ranked_model(args.scores, args.metric, args.rank)
     elif args.input is not None:
         model_name, path = args.input.name.split(".")[0], args.input
     else:
-        raise SnakefoldError("give the unrelaxed model as INPUT, or --ranking, --rank and --predictions")
+        raise SnakefoldError("give the unrelaxed model as INPUT, or --scores, --metric and --rank")
     settings = _settings(args)
     unrelaxed = from_structure_file(verify_intermediate(path, "the unrelaxed model"))
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Confidence scores from the head logits: pLDDT, predicted aligned error, pTM, ranking confidence.
+"""Confidence scores from the head logits: pLDDT, predicted aligned error, pTM (ranking: snakefold.model.ranking).
 
 - **pLDDT** (supplement section 1.9.6, Algorithm 29): the predicted lDDT-CA of each residue, the
   expectation of the predicted lDDT distribution over 50 equal bins of [0, 1], times 100.
@@ -13,15 +13,12 @@
 - **ipTM** (AlphaFold-Multimer): pTM scored over pairs of residues in different chains only; complexes
   are ranked by 0.8 ipTM + 0.2 pTM. Beyond AlphaFold2: the ipTM of every pair of chains
   (:func:`chain_pair_iptm`) and the mean PAE between every pair of chains (:func:`interface_pae`).
-- **Ranking confidence**: mean pLDDT over the residues (AlphaFold2's monomer ranking), or 100 x pTM.
 
 The functions accept numpy or JAX arrays and compute with the same library as their input (so they can
 run inside a jitted model, or on saved logits).
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -149,18 +146,3 @@ def interface_pae(predicted_aligned_error, asym_id, residue_weights=None):
             means[row, column] = np.sum(pae * pair_weights) / np.sum(pair_weights)
     return means
 
-
-def ranking_confidence(plddt_values, mask=None, ptm_value=None,
-                       rank_by: Literal["plddt", "ptm"] = "plddt"):
-    """The score models are ranked by: mean pLDDT over the residues where ``mask`` [N] is 1 (default all),
-    or with ``rank_by='ptm'``, 100 x ``ptm_value``. Both are on a 0-100 scale."""
-    if rank_by == "ptm":
-        if ptm_value is None:
-            raise ValueError("ranking by pTM needs a pTM value; only the *_ptm models predict one")
-        return 100.0 * ptm_value
-    if rank_by != "plddt":
-        raise ValueError(f"rank_by must be 'plddt' or 'ptm', not {rank_by!r}")
-    xp = _array_module(plddt_values, mask)
-    if mask is None:
-        return xp.mean(plddt_values)
-    return xp.sum(plddt_values * mask) / xp.sum(mask)

@@ -44,6 +44,7 @@ from snakefold.model.heads import (
 )
 from snakefold.model.padding import trim_padding_rows
 from snakefold.model.presets import ModelConfig
+from snakefold.model.ranking import ranking_confidence
 from snakefold.model.structure_module import StructureModule
 from snakefold.model.trunk import EmbeddingsAndEvoformer
 
@@ -98,7 +99,7 @@ class AlphaFoldIteration(hk.Module):
 def confidence_scores(result: Mapping, seq_mask: jnp.ndarray) -> dict[str, jnp.ndarray]:
     """pLDDT, its mean over real residues (the ranking confidence), and with a PAE head PAE and pTM."""
     plddt = confidence.plddt(result["predicted_lddt"]["logits"])
-    scores = {"plddt": plddt, "ranking_confidence": confidence.ranking_confidence(plddt, seq_mask)}
+    scores = {"plddt": plddt, "ranking_confidence": ranking_confidence(plddt, seq_mask)}
     if "predicted_aligned_error" in result:
         head = result["predicted_aligned_error"]
         scores.update(confidence.predicted_aligned_error(head["logits"], head["breaks"]))

@@ -10,13 +10,13 @@ on a damaged input, and the report job, which replaces a target's results, start
 
 - a content-keyed cache entry (MSAs, templates, features): against its manifest
   (:func:`snakefold.plan.cache.invalid_reason`);
-- a target's record file (``{WORK}/targets/<target>.json``) and a sequence's query FASTA: compared with
-  what the plan would write;
-- the predict, rank and relax stages' files of each sequence: against their seals
-  (:mod:`snakefold.common.intermediates`; a stat per file when unchanged);
+- a sequence's query FASTA: compared with what the plan would write;
+- the batch file (``{WORK}/batch.json``, every target's record) and the predict and relax stages' files of
+  each sequence: against their seals (:mod:`snakefold.common.intermediates`; a stat per file when unchanged);
 - a target's results: every file listed in its ``SHA256SUMS`` is hashed; a file whose content differs is
-  removed (the report writes the target's files again, byte for byte), and a ``SHA256SUMS`` that cannot be
-  read is removed (the same).
+  removed, and so is ``SHA256SUMS`` when it cannot be read or a file it lists was changed or is gone: the
+  workflow asks for a target's report by its ``SHA256SUMS``, so the report writes the target's files again,
+  byte for byte.
 
 Finding (:func:`damaged_files`) only reads; removing (:func:`remove_damaged`) is a real run's alone. A dry
 run changes nothing on disk: it says what a real run would remove (:func:`damage_notices`).
@@ -24,7 +24,6 @@ run changes nothing on disk: it says what a real run would remove (:func:`damage
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -81,6 +80,10 @@ def _damaged_results(directory: Path) -> Iterator[DamagedFile]:
     for name in verification.modified:
         yield DamagedFile(str(directory / name), "its content is not what the report wrote (its SHA-256 differs "
                           f"from {SUMS_NAME})")
+    gone = [f"{name} is gone" for name in verification.missing] + [f"{name} was changed"
+                                                                    for name in verification.modified]
+    if gone:
+        yield DamagedFile(str(sums), f"of the files it lists, {', '.join(gone)}", consequence="the report runs again")
 
 
 def _damaged_cache_entries(entries: Iterable[str]) -> Iterator[DamagedFile]:
@@ -90,16 +93,13 @@ def _damaged_cache_entries(entries: Iterable[str]) -> Iterator[DamagedFile]:
             yield DamagedFile(entry, reason, (str(manifest_path(entry)),), "it is computed again", "cache entry")
 
 
-def damaged_files(*, cache_entries: Iterable[str], records: Mapping[str, dict], queries: Mapping[str, str],
-                  sealed: Iterable[str], result_dirs: Iterable[str]) -> list[DamagedFile]:
+def damaged_files(*, cache_entries: Iterable[str], queries: Mapping[str, str], sealed: Iterable[str],
+                  result_dirs: Iterable[str]) -> list[DamagedFile]:
     """Every file of a plan that is not what its job wrote (see the module docstring); reads, never writes.
 
-    ``records`` and ``queries`` map a target's record file and a sequence's query FASTA to what the plan writes
-    there; ``sealed`` are the predict, rank and relax stages' files; ``result_dirs`` the targets' directories."""
+    ``queries`` maps a sequence's query FASTA to what the plan writes there; ``sealed`` are the sealed files
+    (the batch file, the predict and relax stages' files); ``result_dirs`` the targets' directories."""
     found = list(_damaged_cache_entries(cache_entries))
-    for path, document in records.items():
-        expected = json.loads(json.dumps(document))  # as read back: a complex's chains a list
-        found.append(_unlike_planned(path, expected, lambda file: json.loads(file.read_text(encoding="utf-8"))))
     for path, text in queries.items():
         found.append(_unlike_planned(path, text, lambda file: file.read_text(encoding="utf-8")))
     for path in sealed:

@@ -3,8 +3,8 @@
     {results}/<target>/...                       a target's outputs (report stage)
     {results}/summary.tsv, targets.tsv, ...      the batch's tables
     {results}/_logs/<stage>/...                  job logs and benchmarks
-    {results}/_work/targets/<target>.json        a target's record (its ID, description and sequence)
-    {results}/_work/<seq>/...                    per distinct sequence: predictions, ranking, relaxed models
+    {results}/_work/batch.json                   every target's record (ID, description, sequence), a screen's pairs
+    {results}/_work/<seq>/...                    per distinct sequence: predictions, relaxed models
     {cache}/queries/<seq>.fasta                  per distinct sequence: the query of every search
     {cache}/msa/<search>/<key>.<sto|a3m>         sealed cache entries, keyed by content
     {cache}/templates/<key>.npz, <key>.hhr
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The batch's own files at the top of the results directory, beside the target directories: no target may
-#: be named after one (intake refuses it).
 #: What one model run writes into its prediction directory (the predict stage's files, sealed; scores.json last).
 PREDICTION_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
+#: The batch's own files at the top of the results directory, beside the target directories: no target may
+#: be named after one (intake refuses it).
 BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html", "pulldown.tsv", "pulldown.png")
 
 
@@ -56,8 +56,9 @@ class Layout:
     def target_dir(self, target: str) -> str:
         return f"{self.results}/{target}"
 
-    def target_record(self, target: str) -> str:
-        return f"{self.work}/targets/{target}.json"
+    def batch_records(self) -> str:
+        """The batch file: every accepted target's record and a screen's pairs (:mod:`snakefold.common.target_record`)."""
+        return f"{self.work}/batch.json"
 
     # per distinct sequence
     def query_fasta(self, seq: str) -> str:
@@ -68,9 +69,6 @@ class Layout:
 
     def prediction_dir(self, seq: str, model: str) -> str:
         return f"{self.predictions(seq)}/{model}"
-
-    def ranking(self, seq: str) -> str:
-        return f"{self.work}/{seq}/ranking.json"
 
     def relaxed(self, seq: str, rank: int | str, suffix: str = "pdb") -> str:
         """A relaxed model (pdb) or its energies, violations and timings (json)."""

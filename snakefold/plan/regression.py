@@ -67,15 +67,14 @@ class RegressionStage:
     def golden_targets(self) -> list[str]:
         return [name for name, entry in self.targets.items() if "golden" in entry]
 
-    def refresh_inputs(self, wildcards=None) -> dict[str, list[str]]:
-        """The outputs and records of every regression target with golden outputs (none: a clear error)."""
+    def refresh_inputs(self, wildcards=None) -> list[str]:
+        """The ranking.json of every regression target with golden outputs (none: a clear error)."""
         self.ready()
         names = self.golden_targets()
         if not names:
             self.stop("regression_refresh: no entry of the config key 'regression.targets' has a 'golden' directory "
                       "to write")
-        return {"rankings": [f"{self.layout.target_dir(name)}/ranking.json" for name in names],
-                "records": [self.layout.target_record(name) for name in names]}
+        return [f"{self.layout.target_dir(name)}/ranking.json" for name in names]
 
 
 def plan_regression(section: Mapping[str, Any], singles: Collection[str], complexes: Collection[str],

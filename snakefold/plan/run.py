@@ -14,8 +14,10 @@ only when a prediction is part of the DAG.
 Stages, per distinct sequence ``seq`` (targets that share a sequence share its computations):
 
     query FASTA  -> msa_<search> (one cache entry per search)  -> templates (hhsearch from the first MSA)
-                 -> features (sequence + merged MSAs + templates) -> predict (preset x seed) -> rank -> relax
-    per target:  record -> report -> summary
+                 -> features (sequence + merged MSAs + templates) -> predict (preset x seed) -> relax
+    per target:  report (its record from the batch file that intake writes) -> summary
+
+The model runs of a sequence are ranked where a ranking is used (relax, report: :mod:`snakefold.model.ranking`).
 
 Complexes (:mod:`snakefold.plan.complexes`) are searched per distinct chain: every chain gets the MSA
 searches (shared, by content, with single-chain targets of the same sequence and other complexes and
@@ -29,7 +31,7 @@ a complex's chains come from AlphaFold2's own ``msas/`` directory, ``<precompute
 distinct sequence, its work directory ``{work}/<seq>`` keyed by the complex's sequence key (its chains in
 order): predict (``model.multimer_presets``, AlphaFold2's multimer seeds:
 :func:`snakefold.plan.model.complex_model_runs`; ``model.multimer_num_recycle`` recycles with early stop at
-``model.multimer_recycle_early_stop_tolerance``) -> rank (0.8 ipTM + 0.2 pTM) -> relax -> report
+``model.multimer_recycle_early_stop_tolerance``) -> relax -> report, ranked by 0.8 ipTM + 0.2 pTM
 (report_complex), and a pulldown screen's table and heat map (``pulldown.tsv``, ``pulldown.png``).
 """
 
@@ -43,10 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snakefold.common.checksums import SUMS_NAME
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Batch, Target, sequence_key
 from snakefold.common.hashing import file_sha256
-from snakefold.common.target_record import target_record_document
+from snakefold.common.target_record import batch_document, record_json
 from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
 from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
 from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
@@ -164,9 +167,13 @@ class Plan:
         cost grow with the batch: :mod:`snakefold.plan.report`)."""
         return TARGET_NAME
 
-    def target_record(self, wildcards) -> dict:
-        self.ready()
-        return target_record_document(self.any_target(wildcards.target))
+    def batch_document(self) -> dict:
+        """The batch file's document: every accepted target's record and the screen's pairs."""
+        return batch_document(self.batch.targets + self.batch.complexes, self.batch.pulldown)
+
+    def record_json(self, wildcards) -> str:
+        """The target's record: its jobs' parameter (:func:`snakefold.common.target_record.record_json`)."""
+        return record_json(self.any_target(wildcards.target))
 
     def query_fasta_text(self, seq: str) -> str:
         """The query FASTA of a distinct sequence, named by its key."""
@@ -215,7 +222,6 @@ class Plan:
         layout, targets = self.layout, self.batch.targets + self.batch.complexes
         damaged = damaged_files(
             cache_entries=self.cache_entries,
-            records={layout.target_record(target.name): target_record_document(target) for target in targets},
             queries={layout.query_fasta(seq): self.query_fasta_text(seq) for seq in self.search_sequences},
             sealed=self.sealed_files(), result_dirs=[layout.target_dir(target.name) for target in targets])
         dry_run = self.is_dry_run()
@@ -302,8 +308,10 @@ class Plan:
         return self.model_section[key]
 
     def rank_metric(self, wildcards) -> str:
-        """What the models of ``seq`` are ranked by: model.rank_by, or 0.8 ipTM + 0.2 pTM for a complex."""
-        return "iptm+ptm" if wildcards.seq in self.complex_sequences else self.model_section["rank_by"]
+        """What the model runs of ``seq`` (or of a ``target``'s sequence) are ranked by: model.rank_by, or
+        0.8 ipTM + 0.2 pTM for a complex (:mod:`snakefold.model.ranking`)."""
+        seq = getattr(wildcards, "seq", None) or self.any_target(wildcards.target).seq_key
+        return "iptm+ptm" if seq in self.complex_sequences else self.model_section["rank_by"]
 
     @property
     def predict_environment(self) -> str:
@@ -350,17 +358,16 @@ class Plan:
             return self.complex_sequences[wildcards.seq].length
         return len(self.sequences[wildcards.seq])
 
-    def rank_inputs(self, wildcards) -> list[str]:
-        self.ready()
-        return [f"{self.layout.prediction_dir(wildcards.seq, model)}/scores.json"
-                for model in self.models_of(wildcards.seq)]
+    def scores(self, seq: str) -> list[str]:
+        """The scores.json of every model run of ``seq``, in the config's order (what its runs are ranked from)."""
+        return [f"{self.layout.prediction_dir(seq, model)}/scores.json" for model in self.models_of(seq)]
 
     def sealed_files(self) -> Iterator[str]:
-        """The predict, rank and relax stages' files of each sequence and complex (existing or not)."""
+        """The batch file, and the predict and relax stages' files of each sequence and complex (existing or not)."""
+        yield self.layout.batch_records()
         for seq in [*self.sequences, *self.complex_sequences]:
             for model in self.models_of(seq):
                 yield from (f"{self.layout.prediction_dir(seq, model)}/{name}" for name in PREDICTION_FILES)
-            yield self.layout.ranking(seq)
             for rank in range(self.relax_count(seq)):
                 yield from (self.layout.relaxed(seq, rank), self.layout.relaxed(seq, rank, "json"))
 
@@ -376,7 +383,7 @@ class Plan:
         self.ready()
         return {"unrelaxed": [f"{self.layout.prediction_dir(wildcards.seq, model)}/unrelaxed.pdb"
                               for model in self.models_of(wildcards.seq)],
-                "ranking": self.layout.ranking(wildcards.seq)}
+                "scores": self.scores(wildcards.seq)}
 
     # --------------------------------------------------------------------------------------------- report
     @functools.cached_property
@@ -403,10 +410,9 @@ class Plan:
         target = self.any_target(wildcards.target)
         seq = target.seq_key
         inputs = {
-            "record": self.layout.target_record(wildcards.target),
-            "ranking": self.layout.ranking(seq),
+            "scores": self.scores(seq),
             "predictions": [f"{self.layout.prediction_dir(seq, model)}/{name}" for model in self.models_of(seq)
-                            for name in ("scores.json", "outputs.npz", "unrelaxed.pdb")],
+                            for name in ("outputs.npz", "unrelaxed.pdb")],
             "relaxed": self.relaxed_models(seq),
             "features": self.sequence_features(seq),
         }
@@ -418,13 +424,21 @@ class Plan:
         """The work directory of ``target``'s sequence (shared by every target with that sequence)."""
         return f"{self.layout.work}/{self.any_target(target).seq_key}"
 
+    def target_models(self, wildcards) -> list[str]:
+        """The model runs of the ``target``'s sequence or complex."""
+        return self.models_of(self.any_target(wildcards.target).seq_key)
+
     def target_length(self, wildcards) -> int:
         return self.any_target(wildcards.target).length
 
     def batch_outputs(self, wildcards=None) -> list[str]:
-        """What `snakemake` with no target builds: every target's and complex's outputs, a screen's table."""
+        """What `snakemake` with no target builds: every target's and complex's report, a screen's table.
+
+        A report is asked for by its SHA256SUMS, which it writes last and which lists every other file it wrote:
+        one file per target for Snakemake to look up, not ten. A listed file that is missing or changed makes
+        SHA256SUMS damaged (:mod:`snakefold.plan.integrity`), so the report runs again."""
         self.ready()
-        return ([path for name in [*self.targets, *self.complexes] for path in self.report_files(name)]
+        return ([f"{self.layout.target_dir(name)}/{SUMS_NAME}" for name in [*self.targets, *self.complexes]]
                 + self.pulldown_outputs())
 
     def completed_targets(self, wildcards=None) -> list[str]:
@@ -450,14 +464,10 @@ class Plan:
             return []
         return [self.layout.batch_file("pulldown.tsv"), self.layout.batch_file("pulldown.png")]
 
-    def pulldown_table(self) -> list[dict[str, str]]:
-        """The screen's pairs for `snakefold pulldown --pairs`: target, bait and prey names."""
-        return [{"target": name, "bait": bait, "prey": prey} for name, (bait, prey) in self.batch.pulldown.items()]
-
-    def pulldown_inputs(self, wildcards=None) -> dict[str, list[str]]:
+    def pulldown_inputs(self, wildcards=None) -> list[str]:
+        """The ranking.json of every pair of the screen."""
         self.ready()
-        return {"rankings": [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs],
-                "records": [self.layout.target_record(target.name) for target in self.pulldown_pairs]}
+        return [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs]
 
     @functools.cached_property
     def downloads(self) -> DownloadStage:

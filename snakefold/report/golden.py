@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,29 +24,30 @@ from snakefold.common.atomic import atomic_dir, atomic_save_npz
 from snakefold.common.errors import SnakefoldError
 from snakefold.report import documents
 from snakefold.report.checks import Check, evaluate, failure
-from snakefold.report.predictions import ModelPrediction, atom_arrays, load_model, load_sequence_ranking
+from snakefold.report.predictions import ModelPrediction, atom_arrays, load_model
 from snakefold.report.target_report import snakefold_version
 
 MANIFEST = "manifest.json"
 
 
-def _run_models(work_dir: Path, length: int) -> list[ModelPrediction]:
-    ranking = load_sequence_ranking(work_dir)
-    return [load_model(work_dir / "predictions" / name, length) for name in ranking.order]
+def _run_models(work_dir: Path, models: Sequence[str], length: int) -> list[ModelPrediction]:
+    return [load_model(work_dir / "predictions" / name, length) for name in models]
 
 
 def _params_identity(params: dict) -> dict:
     return {"set": params["set"], "untrained": bool(params["untrained"])}
 
 
-def write_golden(target: str, sequence: str, work_dir: str | Path, golden_dir: str | Path) -> dict:
-    """Freeze the raw predictions of ``work_dir`` ({WORK}/<seq>) as ``golden_dir``; return the manifest."""
+def write_golden(target: str, sequence: str, work_dir: str | Path, models: Sequence[str],
+                 golden_dir: str | Path) -> dict:
+    """Freeze the raw predictions of the model runs ``models`` in ``work_dir`` ({WORK}/<seq>) as ``golden_dir``;
+    return the manifest."""
     work_dir, golden_dir = Path(work_dir), Path(golden_dir)
-    models = _run_models(work_dir, len(sequence))
+    runs = _run_models(work_dir, models, len(sequence))
     manifest = {"target": target, "sequence": sequence, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "snakefold_version": snakefold_version(), "models": {}}
     with atomic_dir(golden_dir) as staging:
-        for model in models:
+        for model in runs:
             positions, mask = atom_arrays(model)
             atomic_save_npz(staging / f"{model.name}.npz", {
                 "final_atom_positions": positions.astype(np.float32), "final_atom_mask": mask.astype(np.float32),
@@ -73,8 +75,8 @@ def max_coordinate_deviation(positions: np.ndarray, mask: np.ndarray, golden_pos
     return float(np.max(np.where(mask > 0.5, distances, 0.0)))
 
 
-def compare_with_golden(target: str, sequence: str, work_dir: str | Path, golden_dir: str | Path,
-                        thresholds: dict, refresh_hint: str) -> list[Check]:
+def compare_with_golden(target: str, sequence: str, work_dir: str | Path, models: Sequence[str],
+                        golden_dir: str | Path, thresholds: dict, refresh_hint: str) -> list[Check]:
     """Every golden check of one target: set membership, parameters, then coordinates and pLDDT per model."""
     work_dir, golden_dir = Path(work_dir), Path(golden_dir)
     if not (golden_dir / MANIFEST).is_file():
@@ -87,16 +89,16 @@ def compare_with_golden(target: str, sequence: str, work_dir: str | Path, golden
                         f"the golden outputs at {golden_dir} were made for another sequence "
                         f"({len(manifest['sequence'])} residues, target {manifest['target']}); refresh them with "
                         f"{refresh_hint} if the sequence changed on purpose")]
-    models = {model.name: model for model in _run_models(work_dir, len(sequence))}
+    runs = {model.name: model for model in _run_models(work_dir, models, len(sequence))}
     checks = []
-    for name in sorted(set(manifest["models"]) - set(models)):
+    for name in sorted(set(manifest["models"]) - set(runs)):
         checks.append(failure(target, "golden_outputs", name,
                               f"model run {name} has golden outputs but was not predicted in this run"))
-    for name in sorted(set(models) - set(manifest["models"])):
+    for name in sorted(set(runs) - set(manifest["models"])):
         checks.append(failure(target, "golden_outputs", name,
                               f"model run {name} was predicted but has no golden outputs; refresh with {refresh_hint}"))
-    for name in sorted(set(models) & set(manifest["models"])):
-        model, golden = models[name], manifest["models"][name]
+    for name in sorted(set(runs) & set(manifest["models"])):
+        model, golden = runs[name], manifest["models"][name]
         used = _params_identity(model.params)
         if used != golden["params"]:
             checks.append(failure(target, "parameters", name,

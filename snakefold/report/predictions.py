@@ -1,11 +1,11 @@
 """Read the predict stage's outputs for one distinct sequence, checked against their contract.
 
-Per sequence directory ``{WORK}/{seq}``: ``ranking.json`` (``order`` best first, ``ranking_confidence``,
-``metric``, ``untrained``) and, per model run ``<model>`` = ``<preset>_seed<seed>``, the directory
+Per sequence directory ``{WORK}/{seq}``, per model run ``<model>`` = ``<preset>_seed<seed>``, the directory
 ``predictions/<model>/`` with ``unrelaxed.pdb``, ``scores.json`` and ``outputs.npz`` (float32 arrays:
 ``plddt`` [L], ``structure_module/final_atom_positions`` [L, 37, 3], ``structure_module/final_atom_mask``
 [L, 37], and for pTM presets ``predicted_aligned_error`` [L, L] with ``max_predicted_aligned_error`` []).
-Relaxed models: ``relaxed/rank_<i>.pdb`` for the i-th ranked model.
+Relaxed models: ``relaxed/rank_<i>.pdb`` for the i-th ranked model. The runs are ranked from their scores
+where a ranking is used (:func:`rank_model_runs`, :mod:`snakefold.model.ranking`).
 
 Every problem is reported with the file and the key that is wrong: a malformed output is a bug in the
 stage that wrote it, and the message must lead there.
@@ -22,10 +22,10 @@ import numpy as np
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import read_intermediate_json, read_intermediate_npz
+from snakefold.model.ranking import best_first, ranking_confidence
 
 SCORE_KEYS = ("model", "preset", "seed", "mean_plddt", "ptm", "ranking_confidence", "plddt",
               "max_predicted_aligned_error", "num_recycles", "params", "timings")
-RANKING_KEYS = ("order", "ranking_confidence", "metric", "untrained")
 ATOM_POSITIONS = "structure_module/final_atom_positions"
 ATOM_MASK = "structure_module/final_atom_mask"
 RELAXED_NAME = re.compile(r"^rank_(\d+)\.pdb$")
@@ -45,12 +45,13 @@ def _require_keys(document: Any, keys: tuple[str, ...], path: Path, what: str) -
 
 @dataclass(frozen=True)
 class SequenceRanking:
-    """``{WORK}/{seq}/ranking.json``: the model runs best first, and how they were ranked."""
+    """The model runs of a sequence best first, how they were ranked, and where each run's files are."""
 
     order: tuple[str, ...]
     ranking_confidence: dict[str, float]
     metric: str
     untrained: bool
+    directories: dict[str, Path]
 
 
 @dataclass(frozen=True)
@@ -89,18 +90,35 @@ class ModelPrediction:
         return bool(self.scores["params"]["untrained"])
 
 
-def load_sequence_ranking(work_dir: str | Path) -> SequenceRanking:
-    path = Path(work_dir) / "ranking.json"
-    document = read_json(path, "the ranking of the predict stage")
-    _require_keys(document, RANKING_KEYS, path, "the ranking")
-    order = document["order"]
-    if not isinstance(order, list) or not order or not all(isinstance(name, str) for name in order):
-        raise SnakefoldError(f"{path}: 'order' must be a non-empty list of model names")
-    missing = [name for name in order if name not in document["ranking_confidence"]]
-    if missing:
-        raise SnakefoldError(f"{path}: 'ranking_confidence' has no value for {', '.join(missing)}")
-    return SequenceRanking(tuple(order), {k: float(v) for k, v in document["ranking_confidence"].items()},
-                           str(document["metric"]), bool(document["untrained"]))
+def _run_score(scores: dict, metric: str, path: Path) -> float:
+    if metric == "iptm+ptm":
+        if "iptm" not in scores:
+            raise SnakefoldError(f"{path}: model {scores['model']} has no ipTM: only the multimer presets, which "
+                                 "predict complexes, are ranked by 0.8 ipTM + 0.2 pTM")
+        return float(scores["ranking_confidence"])
+    if metric == "ptm" and scores["ptm"] is None:
+        raise SnakefoldError(f"{path}: model {scores['model']} has no pTM (its preset has no predicted-aligned-error "
+                             "head); rank by plddt (config key 'model.rank_by') or use the _ptm presets")
+    return float(ranking_confidence(np.asarray(scores["plddt"], np.float64), ptm_value=scores["ptm"],
+                                    rank_by=metric))
+
+
+def rank_model_runs(scores_paths: list[str | Path], metric: str) -> SequenceRanking:
+    """The model runs whose ``scores.json`` are at ``scores_paths`` (in the order of the config's runs), ranked
+    by ``metric`` (:mod:`snakefold.model.ranking`); each run's directory is its scores' directory."""
+    if not scores_paths:
+        raise SnakefoldError("no model run to rank: give the scores.json of every model run of the sequence")
+    confidence, directories, untrained = {}, {}, False
+    for path in map(Path, scores_paths):
+        scores = read_json(path, "the scores of a model run")
+        _require_keys(scores, ("model", "plddt", "ptm", "params"), path, "scores.json")
+        name = str(scores["model"])
+        if name in confidence:
+            raise SnakefoldError(f"model run {name} given twice: {directories[name] / 'scores.json'} and {path}")
+        confidence[name], directories[name] = _run_score(scores, metric, path), path.parent
+        _require_keys(scores["params"], ("untrained",), path, "scores.json key 'params'")
+        untrained |= bool(scores["params"]["untrained"])
+    return SequenceRanking(tuple(best_first(confidence)), confidence, metric, untrained, directories)
 
 
 def load_model(model_dir: str | Path, sequence_length: int) -> ModelPrediction:

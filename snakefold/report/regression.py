@@ -63,7 +63,7 @@ def dockq_check(target: str, best_model: str | Path, reference: str | Path, thre
     return evaluate(target, "dockq", BEST_MODEL, scored.dockq, thresholds)
 
 
-def check_target(target: str, sequence: str, best_model: str | Path, work_dir: str | Path,
+def check_target(target: str, sequence: str, best_model: str | Path, work_dir: str | Path, models: Sequence[str],
                  reference: str | Path | None, chain: str | None, golden: str | Path | None,
                  thresholds: dict, is_complex: bool = False) -> dict:
     """The verdict document of one regression target (schema ``regression_target``)."""
@@ -75,7 +75,7 @@ def check_target(target: str, sequence: str, best_model: str | Path, work_dir: s
         if is_complex:
             checks.append(dockq_check(target, best_model, reference, thresholds))
     if golden is not None:
-        checks.extend(compare_with_golden(target, sequence, work_dir, golden, thresholds, REFRESH_HINT))
+        checks.extend(compare_with_golden(target, sequence, work_dir, models, golden, thresholds, REFRESH_HINT))
     verdict = {
         "target": target, "passed": all(check.passed for check in checks),
         "reference": None if reference is None else str(reference), "chain": chain,

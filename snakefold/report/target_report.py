@@ -46,11 +46,11 @@ from snakefold.report import afdb, plots
 from snakefold.report.interfaces import interfaces, interfaces_tsv
 from snakefold.report.predictions import (
     ModelPrediction,
+    SequenceRanking,
     atom_arrays,
     load_model,
     load_msa,
     load_pairing_summary,
-    load_sequence_ranking,
     relaxed_rank,
 )
 from snakefold.report.structures import write_ranked_model
@@ -140,21 +140,14 @@ def write_interfaces(path: Path, target: Target, model: ModelPrediction) -> int:
     return sum(len(interface.pairs) for interface in found)
 
 
-def write_target_report(target: Target, work_dir: str | Path, features: str | Path, out_dir: str | Path,
+def write_target_report(target: Target, ranking: SequenceRanking, features: str | Path, out_dir: str | Path,
                         relaxed: Sequence[str | Path] = (), benchmark_dir: str | Path | None = None,
                         dpi: int = 100) -> dict:
-    """Write every per-target output; return the ranking.json document."""
-    work_dir, out_dir = Path(work_dir), Path(out_dir)
+    """Write every per-target output from its ranked model runs; return the ranking.json document."""
+    out_dir = Path(out_dir)
     length = target.length
     chains = [(chain.chain_id, len(chain.sequence)) for chain in target.chains]
-    ranking = load_sequence_ranking(work_dir)
-    models = []
-    for name in ranking.order:
-        model = load_model(work_dir / "predictions" / name, length)
-        if model.name != name:
-            raise SnakefoldError(f"{model.directory / 'scores.json'}: 'model' is {model.name!r}, but the "
-                                 f"directory and the ranking name it {name!r}")
-        models.append(model)
+    models = [load_model(ranking.directories[name], length) for name in ranking.order]
     relaxed_by_rank = {relaxed_rank(path): Path(path) for path in relaxed}
     beyond = sorted(rank for rank in relaxed_by_rank if rank >= len(models))
     if beyond:

@@ -51,11 +51,11 @@ COMPLEX_MODEL_NAME = f"{MULTIMER_FIXTURE_PRESET}_seed0"
 DEMO_BATCH = (("protein_G_B1", PROTEIN_G), ("ubiquitin", UBIQUITIN), ("ubiquitin_again", UBIQUITIN),
               (COMPLEX, f"{UBIQUITIN}:{UBIQUITIN}"))
 TARGETS = [name for name, _ in DEMO_BATCH]
-#: The jobs of a run of DEMO_BATCH, by rule: two distinct sequences, each searched, featurised, predicted,
-#: ranked and relaxed once; a report per target. The homodimer's chains are ubiquitin's (no search of its own);
-#: its merged features, prediction, ranking, relaxation and report are one job each.
+#: The jobs of a run of DEMO_BATCH, by rule: two distinct sequences, each searched, featurised, predicted
+#: and relaxed once; a report per target. The homodimer's chains are ubiquitin's (no search of its own);
+#: its merged features, prediction, relaxation and report are one job each.
 DEMO_BATCH_JOBS = {"intake": 1, "query_fasta": 2, "msa_uniref90": 2, "features": 2, "complex_features": 1,
-                   "predict": 3, "rank": 3, "relax": 3, "report_target": 3, "report_complex": 1}
+                   "predict": 3, "relax": 3, "report_target": 3, "report_complex": 1}
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A copy of the uninterrupted run of the demo-like batch (the ``baseline`` of tests/cluster/conftest.py) is
 damaged, then run again with the README's command. Damaged are, at once, each kind of file one job writes
-for another, for protein G's sequence (its target record, query FASTA, MSA and features cache entries, the
-model run's outputs.npz, unrelaxed.pdb and scores.json, ranking.json, the relaxed model and its metrics),
+for another, for protein G's sequence (the batch file of target records, its query FASTA, MSA and features
+cache entries, the model run's outputs.npz, unrelaxed.pdb and scores.json, the relaxed model and its metrics),
 and every result file of the target ``ubiquitin_again`` (whose inputs are sound) and the batch summary.
 Damage is one of: cut to half its length, one bit flipped in its middle, deleted.
 
@@ -56,10 +56,10 @@ def intermediate_files(workdir: Path) -> list[Path]:
     seq = sequence_key(PROTEIN_G)
     work = workdir / "results" / "_work"
     prediction = work / seq / "predictions" / MODEL_NAME
-    return [work / "targets" / "protein_G_B1.json", workdir / "cache" / "queries" / f"{seq}.fasta",
+    return [work / "batch.json", workdir / "cache" / "queries" / f"{seq}.fasta",
             cache_entry(workdir, "msa/uniref90", PROTEIN_G), cache_entry(workdir, "features", PROTEIN_G),
             prediction / "outputs.npz", prediction / "unrelaxed.pdb", prediction / "scores.json",
-            work / seq / "ranking.json", work / seq / "relaxed" / "rank_0.pdb", work / seq / "relaxed" / "rank_0.json"]
+            work / seq / "relaxed" / "rank_0.pdb", work / seq / "relaxed" / "rank_0.json"]
 
 
 def result_files(workdir: Path) -> list[Path]:
@@ -99,9 +99,9 @@ def test_every_kind_of_damaged_file_is_named_and_computed_again(tiny, baseline, 
         unnamed = [str(path.relative_to(workdir)) for path in named if str(path.relative_to(workdir)) not in output]
         assert unnamed == [], output
     counts = job_counts(output)
-    assert {rule: counts.get(rule, 0) for rule in ("msa_uniref90", "features", "predict", "rank", "relax",
+    assert {rule: counts.get(rule, 0) for rule in ("msa_uniref90", "features", "predict", "relax",
                                                   "report_target")} == {
-        "msa_uniref90": 1, "features": 1, "predict": 1, "rank": 1, "relax": 1, "report_target": 2}, output
+        "msa_uniref90": 1, "features": 1, "predict": 1, "relax": 1, "report_target": 2}, output
     assert (workdir / "results" / "ubiquitin" / "SHA256SUMS").stat().st_mtime_ns == untouched_sums
 
     for target in TARGETS:

@@ -57,8 +57,8 @@ from tests.workflow.conftest import job_counts, run_snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-# The jobs of a run of DEMO_BATCH that go to Slurm: all but the local rule rank's (and summary's, not counted).
-SLURM_JOBS_OF_DEMO_BATCH = {rule: count for rule, count in DEMO_BATCH_JOBS.items() if rule != "rank"}
+# The jobs of a run of DEMO_BATCH that go to Slurm: all of them (the local rule summary's is not counted).
+SLURM_JOBS_OF_DEMO_BATCH = DEMO_BATCH_JOBS
 
 
 def slurm_jobs_by_rule(cluster, log: str) -> dict[str, list[str]]:
@@ -94,7 +94,7 @@ def test_slurm_run_killed_while_relaxing_resumes_to_the_local_runs_outputs(slurm
     assert set(interrupted) <= set(SLURM_JOBS_OF_DEMO_BATCH), interrupted
     assert {state for states in interrupted.values() for state in states} <= ended, interrupted
     before, mtimes = finished_records(tmp_path), finished_outputs(tmp_path)
-    assert {"msa_uniref90", "features", "predict", "rank"} <= {record["rule"] for record in before.values()}
+    assert {"msa_uniref90", "features", "predict"} <= {record["rule"] for record in before.values()}
 
     unlock = run_on_slurm(slurm_env, tmp_path, "--configfile", str(config), "--unlock")
     assert unlock.returncode == 0, unlock.stdout + unlock.stderr

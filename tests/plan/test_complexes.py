@@ -6,7 +6,13 @@ import pytest
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import sequence_key
-from snakefold.common.target_record import read_target_record, target_record_document, write_target_record
+from snakefold.common.target_record import (
+    batch_document,
+    read_target_record,
+    read_target_records,
+    record_json,
+    write_batch_document,
+)
 from snakefold.plan.batch import batch_from_config, targets_tsv
 from snakefold.plan.complexes import target_presets
 from snakefold.plan.config import validate_config
@@ -54,8 +60,10 @@ def test_tsv_sheet_expands_copies_in_place_and_names_records_by_id_or_target_nam
     assert table[0].split("\t")[-1] == "chains"
     assert table[3].split("\t")[-1] == ",".join([sequence_key(HBA)] * 2 + [sequence_key(HBB)] * 2)
     # the record a complex's jobs read keeps its chains
-    write_target_record(tmp_path / "hemoglobin.json", target_record_document(hemoglobin))
+    (tmp_path / "hemoglobin.json").write_text(record_json(hemoglobin))
     assert read_target_record(tmp_path / "hemoglobin.json") == hemoglobin
+    write_batch_document(tmp_path / "batch.json", batch_document([hemoglobin], {}))
+    assert read_target_records(tmp_path / "batch.json", ["hemoglobin"]) == [hemoglobin]
 
 
 def test_yaml_sheet_in_its_three_forms_with_lines_for_every_problem(tmp_path):

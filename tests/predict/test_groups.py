@@ -132,8 +132,8 @@ def test_a_group_job_predicts_its_members_and_their_jobs_take_the_runs(tmp_path,
     records = [("villin", VILLIN), ("tiny", TINY)]
     config = batch_config(tmp_path, small_params, records, presets=["model_3"], num_recycle=0, length_buckets=[48])
     config.write_text(config.read_text() + "resources: {group_small_predictions: {max_length: 50}}\n")
-    rankings = [f"results/_work/{sequence_key(sequence)}/ranking.json" for _, sequence in records]
-    result = run_snakemake(tmp_path, *rankings, "--cores", "1", "--configfile", str(config))
+    runs = [f"results/_work/{sequence_key(sequence)}/predictions/model_3_seed0/scores.json" for _, sequence in records]
+    result = run_snakemake(tmp_path, *runs, "--cores", "1", "--configfile", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     counts = job_counts(result.stderr)
     assert (counts["predict_group"], counts["predict"]) == (1, 2)
@@ -151,11 +151,11 @@ def test_a_group_job_predicts_its_members_and_their_jobs_take_the_runs(tmp_path,
     # members that have their runs keep them (and everything made from them).
     finished = {path: path.stat().st_mtime_ns for path in (tmp_path / "results" / "_work").glob("*/predictions/*/*")}
     (tmp_path / "in.fasta").write_text((tmp_path / "in.fasta").read_text() + f">grown\n{GROWN}\n")
-    rankings.append(f"results/_work/{sequence_key(GROWN)}/ranking.json")
-    grown = run_snakemake(tmp_path, *rankings, "--cores", "1", "--configfile", str(config))
+    runs.append(f"results/_work/{sequence_key(GROWN)}/predictions/model_3_seed0/scores.json")
+    grown = run_snakemake(tmp_path, *runs, "--cores", "1", "--configfile", str(config))
     assert grown.returncode == 0, grown.stdout + grown.stderr
     counts = job_counts(grown.stderr)
-    assert (counts["predict_group"], counts["predict"], counts["rank"]) == (1, 1, 1), counts
+    assert (counts["predict_group"], counts["predict"]) == (1, 1), counts
     assert {path: path.stat().st_mtime_ns for path in finished} == finished
 
 

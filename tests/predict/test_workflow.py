@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from snakefold.common.fasta import sequence_key
+from snakefold.report.predictions import rank_model_runs
 from tests.workflow.conftest import NO_DATABASES, job_counts, run_snakemake, write_config
 
 VILLIN = "MLSDEDFKAVFGMTRSAFANLPLWKQQNLKKEKGLF"
@@ -29,14 +30,14 @@ def assert_stopped_before_any_job(result, *fragments):
         assert fragment in output, output
 
 
-def test_dry_run_shows_predict_rank_relax_and_report_jobs(tmp_path, small_params):
+def test_dry_run_shows_predict_relax_and_report_jobs(tmp_path, small_params):
     records = [("villin", VILLIN), ("tiny", TINY), ("tiny_again", TINY)]
     config = batch_config(tmp_path, small_params, records, num_seeds=2, random_seed=7)
     result = run_snakemake(tmp_path, "-n", "--printshellcmds", "--configfile", str(config))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    # 2 distinct sequences x 2 presets x 2 seeds; one ranking and one relaxed best model per sequence.
-    assert (counts["predict"], counts["rank"], counts["relax"]) == (8, 2, 2)
+    # 2 distinct sequences x 2 presets x 2 seeds; one relaxed best model per sequence (ranked by that job).
+    assert (counts["predict"], counts["relax"]) == (8, 2) and "rank" not in counts
     assert (counts["report_target"], counts["summary"]) == (3, 1)
     seq = sequence_key(TINY)
     for name in ("model_1_ptm_seed7", "model_1_ptm_seed8", "model_3_seed7", "model_3_seed8"):
@@ -79,7 +80,9 @@ def test_ranking_by_ptm_needs_ptm_presets(tmp_path, small_params):
                           bfloat16=True)
     result = run_snakemake(tmp_path, "-n", "--printshellcmds", "--configfile", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "snakefold rank --metric ptm" in result.stdout and "--bfloat16" in result.stdout
+    assert "snakefold report --record <(printf '%s' '{" in result.stdout and "--metric ptm" in result.stdout
+    assert "snakefold relax --scores" in result.stdout and "--metric ptm --rank 0" in result.stdout
+    assert "--bfloat16" in result.stdout
 
 
 @pytest.mark.slow
@@ -87,12 +90,12 @@ def test_predictions_share_the_compilation_cache_and_are_ranked(tmp_path, small_
     config = batch_config(tmp_path, small_params, [("tiny", TINY)], presets=["model_3"], num_seeds=2,
                           num_recycle=1, length_buckets=[32])
     seq = sequence_key(TINY)
-    ranking = f"results/_work/{seq}/ranking.json"
-    result = run_snakemake(tmp_path, ranking, "--cores", "1", "--configfile", str(config))
+    runs = [f"results/_work/{seq}/predictions/{name}/scores.json" for name in ("model_3_seed0", "model_3_seed1")]
+    result = run_snakemake(tmp_path, *runs, "--cores", "1", "--configfile", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     assert job_counts(result.stderr)["predict"] == 2
-    document = json.loads((tmp_path / ranking).read_text())
-    assert sorted(document["order"]) == ["model_3_seed0", "model_3_seed1"] and document["untrained"] is True
+    ranking = rank_model_runs([tmp_path / run for run in runs], "plddt")
+    assert sorted(ranking.order) == ["model_3_seed0", "model_3_seed1"] and ranking.untrained is True
     compilations = []
     for name in ("model_3_seed0", "model_3_seed1"):
         scores = json.loads((tmp_path / f"results/_work/{seq}/predictions/{name}/scores.json").read_text())

@@ -163,15 +163,16 @@ def test_failed_minimisation_is_retried_then_reported(shared_data, tmp_path):
                        atol=1e-3)
 
 
-def test_rank_picks_the_model_from_the_ranking(shared_data, tmp_path, capsys):
-    predictions = tmp_path / "predictions"
-    for model_number, name in ((0, "model_1_seed0"), (5, "model_2_seed1")):
+def test_rank_picks_the_model_of_that_rank_from_the_runs_scores(shared_data, tmp_path, capsys):
+    predictions, scores = tmp_path / "predictions", []
+    for model_number, name, plddt in ((0, "model_1_seed0", 60.0), (5, "model_2_seed1", 80.0)):
         protein = from_structure_file(shared_data / "structures" / "1L2Y.cif", model=model_number)
         (predictions / name).mkdir(parents=True)
         (predictions / name / "unrelaxed.pdb").write_text(to_pdb(protein))
-    ranking = tmp_path / "ranking.json"
-    ranking.write_text(json.dumps({"order": ["model_2_seed1", "model_1_seed0"]}))
-    common = ["--ranking", str(ranking), "--predictions", str(predictions), "--platform", "CPU",
+        scores.append(predictions / name / "scores.json")
+        scores[-1].write_text(json.dumps({"model": name, "plddt": [plddt] * 20, "ptm": None,
+                                          "params": {"untrained": True}}))
+    common = ["--scores", *map(str, scores), "--metric", "plddt", "--platform", "CPU",
               "--max-outer-iterations", "0", "--tolerance", "10"]
 
     assert main(["relax", *common, "--rank", "0", "--output", str(tmp_path / "rank_0.pdb"),
@@ -185,7 +186,7 @@ def test_rank_picks_the_model_from_the_ranking(shared_data, tmp_path, capsys):
 
     assert main(["relax", *common, "--rank", "2", "--output", str(tmp_path / "x.pdb"),
                  "--metrics", str(tmp_path / "x.json")]) == 1
-    assert "rank 2 requested, but the ranking has 2 model(s)" in capsys.readouterr().err
+    assert "rank 2 requested, but 2 model run(s) were given" in capsys.readouterr().err
 
 
 def test_unknown_residues_are_refused_with_their_labels(shared_data):

@@ -22,7 +22,7 @@ def ubiquitin_run(tmp_path_factory) -> dict:
     raw = write_sequence_outputs(root / "work", UBIQUITIN, models=MODELS, msa_depth=60)
     target = Target("ubiquitin", "sp|P0CG48|UBC_HUMAN", "Human ubiquitin (PDB 1UBQ)", UBIQUITIN, "batch.fasta", 1)
     out_dir = root / "results" / "ubiquitin"
-    document = write_target_report(target, raw["work_dir"], raw["features"], out_dir, raw["relaxed"])
+    document = write_target_report(target, raw["ranking"], raw["features"], out_dir, raw["relaxed"])
     return {**raw, "target": target, "out_dir": out_dir, "document": document, "root": root}
 
 

@@ -18,6 +18,7 @@ from snakefold.common import residue_constants as rc
 from snakefold.common.fasta import sequence_key
 from snakefold.common.intermediates import seal
 from snakefold.common.protein import Protein, to_pdb
+from snakefold.report.predictions import rank_model_runs
 
 PLDDT_BINS = 50
 PAE_BINS = 64
@@ -142,26 +143,24 @@ def write_sequence_outputs(work_root: Path, sequence: str,
                            coordinate_shift: float = 0.0) -> dict:
     """Write ``{work_root}/<seq>/`` as the predict and relax stages would, plus a features file.
 
-    Returns a dict with ``work_dir``, ``features``, ``relaxed`` (paths) and ``scores`` (model -> scores).
+    Returns a dict with ``work_dir``, ``features``, ``relaxed`` (paths), ``scores`` (model -> scores), ``order``
+    and ``ranking`` (the runs ranked as the report ranks them: by pTM when every run has one, else pLDDT).
     """
     work_dir = work_root / sequence_key(sequence)
     scores = {}
     for index, model in enumerate(models):
         scores[model] = write_model(work_dir / "predictions" / model, model, sequence, msa_depth,
                                     seed * 100 + index, "_ptm" in model, untrained, params_set, coordinate_shift)
-    order = sorted(models, key=lambda name: -scores[name]["ranking_confidence"])
     metric = "ptm" if all(scores[name]["ptm"] is not None for name in models) else "plddt"
-    (work_dir / "ranking.json").write_text(json.dumps({
-        "order": order, "ranking_confidence": {name: scores[name]["ranking_confidence"] for name in models},
-        "metric": metric, "untrained": untrained}))
-    seal(work_dir / "ranking.json")
+    ranking = rank_model_runs([work_dir / "predictions" / model / "scores.json" for model in models], metric)
+    order = list(ranking.order)
     relaxed = []
     for rank in relaxed_ranks:
         relaxed.append(write_relaxed(work_dir / "relaxed" / f"rank_{rank}.pdb",
                                      work_dir / "predictions" / order[rank] / "unrelaxed.pdb"))
     features = write_features(work_root / "features" / f"{sequence_key(sequence)}.npz", sequence, msa_depth, seed)
     return {"work_dir": work_dir, "features": work_root / "features" / f"{sequence_key(sequence)}.npz",
-            "relaxed": relaxed, "scores": scores, "order": order, "msa": features}
+            "relaxed": relaxed, "scores": scores, "order": order, "ranking": ranking, "msa": features}
 
 
 def write_relaxed(path: Path, unrelaxed: Path) -> Path:

@@ -169,11 +169,11 @@ def test_a_rerun_with_fewer_models_lists_only_its_own_files(tmp_path):
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=MODELS)
     target = Target("villin", "villin", "", VILLIN, "batch.fasta", 1)
     out_dir = tmp_path / "villin"
-    write_target_report(target, raw["work_dir"], raw["features"], out_dir, raw["relaxed"])
+    write_target_report(target, raw["ranking"], raw["features"], out_dir, raw["relaxed"])
     (out_dir / ".ranking.json.tmp-abc123").write_text("{")  # left by a killed job
     fewer = write_sequence_outputs(tmp_path / "work2", VILLIN, models=("model_1_seed0", "model_2_seed0"),
                                    relaxed_ranks=())
-    write_target_report(target, fewer["work_dir"], fewer["features"], out_dir)
+    write_target_report(target, fewer["ranking"], fewer["features"], out_dir)
     assert not (out_dir / "pae.png").exists() and not (out_dir / ".ranking.json.tmp-abc123").exists()
     verification = verify_directory(out_dir)
     assert verification.ok, verification.describe()
@@ -187,7 +187,7 @@ def test_a_report_that_fails_leaves_no_sha256sums(ubiquitin_run, tmp_path):
     broken = tmp_path / "features.npz"
     np.savez(broken, aatype=np.zeros((3, 21)))
     with pytest.raises(SnakefoldError, match="lack the key 'msa'"):
-        write_target_report(ubiquitin_run["target"], ubiquitin_run["work_dir"], broken, out_dir,
+        write_target_report(ubiquitin_run["target"], ubiquitin_run["ranking"], broken, out_dir,
                             ubiquitin_run["relaxed"])
     assert not (out_dir / SUMS_NAME).exists()
 

@@ -12,7 +12,7 @@ import pytest
 from snakefold.cli import main
 from snakefold.common.fasta import Target
 from snakefold.common.protein import Protein, from_structure_file, to_pdb
-from snakefold.common.target_record import target_record_document, write_target_record
+from snakefold.common.target_record import batch_document, record_json, write_batch_document
 from snakefold.report import documents
 from tests.report.conftest import UBIQUITIN
 from tests.report.synthetic import write_sequence_outputs
@@ -25,17 +25,32 @@ def _cli(*args: str) -> int:
     return main(["regression", *args])
 
 
-def _record(directory, name):
-    """The target record file the workflow would hand a regression job."""
-    path = directory / "targets" / f"{name}.json"
-    write_target_record(path, target_record_document(Target(name, name, "", UBIQUITIN, "batch.fasta", 1)))
+def _target(name):
+    return Target(name, name, "", UBIQUITIN, "batch.fasta", 1)
+
+
+def _batch(directory, name):
+    """The batch file the workflow would hand the refresh job, holding the target ``name``."""
+    path = directory / "batch.json"
+    write_batch_document(path, batch_document([_target(name)], {}))
     return str(path)
+
+
+def _record(directory, name):
+    """The record the workflow would hand a regression check of the target ``name``."""
+    path = directory / f"{name}.record.json"
+    path.write_text(record_json(_target(name)))
+    return str(path)
+
+
+def _models(work_dir):
+    return sorted(path.name for path in (work_dir / "predictions").iterdir())
 
 
 def _check(tmp_path, name, work_dir, best_model, golden=None, reference=None, chain=None):
     output = tmp_path / "regression" / "targets" / f"{name}.json"
     args = ["check", "--record", _record(tmp_path, name), "--best-model", str(best_model),
-            "--work-dir", str(work_dir), "--output", str(output), *THRESHOLDS]
+            "--work-dir", str(work_dir), "--models", *_models(work_dir), "--output", str(output), *THRESHOLDS]
     if golden:
         args += ["--golden", str(golden)]
     if reference:
@@ -50,8 +65,9 @@ def _check(tmp_path, name, work_dir, best_model, golden=None, reference=None, ch
 def golden(tmp_path_factory):
     root = tmp_path_factory.mktemp("golden")
     first = write_sequence_outputs(root / "first", UBIQUITIN)
-    assert _cli("refresh", "--record", _record(root, "ubiquitin"), "--work-dir", str(first["work_dir"]),
-                "--golden", str(root / "golden" / "ubiquitin")) == 0
+    assert _cli("refresh", "--batch", _batch(root, "ubiquitin"), "--target", "ubiquitin", "--work-dir",
+                str(first["work_dir"]), "--golden", str(root / "golden" / "ubiquitin"),
+                "--models", *_models(first["work_dir"])) == 0
     manifest = json.loads((root / "golden" / "ubiquitin" / "manifest.json").read_text())
     assert documents.problems("golden_manifest", manifest) == []
     assert set(manifest["models"]) == set(first["scores"])

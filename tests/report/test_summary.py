@@ -46,7 +46,7 @@ def test_error_in_log_finds_the_command_error_or_the_exception(tmp_path):
 def test_every_record_is_listed_with_its_status(tmp_path):
     results = tmp_path / "results"
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_ptm_seed0",))
-    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"],
                         results / "villin", raw["relaxed"])
     log = tmp_path / "predict.log"
     log.write_text("snakefold predict: out of memory on the GPU; lower model.max_length\n")
@@ -83,7 +83,7 @@ def test_every_record_is_listed_with_its_status(tmp_path):
 def test_outputs_of_another_sequence_under_the_same_name_are_not_reported_as_ok(tmp_path):
     results = tmp_path / "results"
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_ptm_seed0",))
-    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"],
                         results / "villin", raw["relaxed"])
     rows = summarise_batch([BatchTarget("villin", "f" * 16, 40)], [], results)
     assert rows[0]["status"] == "incomplete"

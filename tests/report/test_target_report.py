@@ -140,7 +140,7 @@ def test_figures_are_real_images_of_a_sensible_size(ubiquitin_run, name, size):
 def test_targets_sharing_a_sequence_get_files_under_their_own_names(tmp_path, ubiquitin_run):
     other = Target("ubiquitin_again", "ubiquitin_again", "The same sequence", UBIQUITIN, "batch.fasta", 1)
     out_dir = tmp_path / "ubiquitin_again"
-    document = write_target_report(other, ubiquitin_run["work_dir"], ubiquitin_run["features"], out_dir,
+    document = write_target_report(other, ubiquitin_run["ranking"], ubiquitin_run["features"], out_dir,
                                    ubiquitin_run["relaxed"])
     assert document["target"] == "ubiquitin_again"
     assert MMCIF2Dict(str(out_dir / "ranked_0.cif"))["data_"] == "ubiquitin_again"
@@ -154,7 +154,7 @@ def test_models_without_ptm_have_no_pae_and_trained_parameters_no_warning(tmp_pa
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=("model_1_seed0", "model_2_seed0"),
                                  untrained=False, params_set="alphafold_2022-12-06", relaxed_ranks=())
     out_dir = tmp_path / "villin"
-    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
+    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"],
                                    out_dir)
     assert documents.problems("ranking", document) == []
     assert document["metric"] == "plddt" and document["untrained"] is False and document["warning"] is None
@@ -169,10 +169,10 @@ def test_files_of_models_no_longer_predicted_are_removed(tmp_path):
     raw = write_sequence_outputs(tmp_path / "work", VILLIN, models=MODELS)
     target = Target("villin", "villin", "", VILLIN, "batch.fasta", 1)
     out_dir = tmp_path / "villin"
-    write_target_report(target, raw["work_dir"], raw["features"], out_dir, raw["relaxed"])
+    write_target_report(target, raw["ranking"], raw["features"], out_dir, raw["relaxed"])
     assert (out_dir / "ranked_2.pdb").exists()
     fewer = write_sequence_outputs(tmp_path / "work2", VILLIN, models=MODELS[:2])
-    write_target_report(target, fewer["work_dir"], fewer["features"], out_dir, fewer["relaxed"])
+    write_target_report(target, fewer["ranking"], fewer["features"], out_dir, fewer["relaxed"])
     assert not (out_dir / "ranked_2.pdb").exists() and not (out_dir / f"pae_{MODELS[2]}.json").exists()
     assert (out_dir / "ranked_1.cif").exists()
 
@@ -186,13 +186,13 @@ def test_a_malformed_score_file_is_named_with_its_key(tmp_path):
     scores_path.write_text(json.dumps(scores))
     seal(scores_path)  # written and sealed so by a faulty predict job
     with pytest.raises(SnakefoldError, match=r"scores.json: scores.json lacks the key\(s\) num_recycles"):
-        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
+        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"],
                             tmp_path / "out")
     scores["num_recycles"] = 3
     scores_path.write_text(json.dumps(scores))
     seal(scores_path)
     with pytest.raises(SnakefoldError, match="'plddt' has 35 values; the sequence has 36 residues"):
-        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"],
+        write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"],
                             tmp_path / "out")
 
 
@@ -209,7 +209,7 @@ def test_timings_read_snakemake_benchmarks_that_name_the_sequence_or_target(tmp_
     (benchmarks / "report" / "villin.tsv").write_text(header + "1.5\t0:00:01\t80\t90\t-\t-\t0\t0\t50\t1.2\n")
     (benchmarks / "report" / "other_target.tsv").write_text(header + "99\t0:01:39\t80\t90\t-\t-\t0\t0\t50\t1\n")
     out_dir = tmp_path / "villin"
-    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"], raw["features"], out_dir,
+    write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"], raw["features"], out_dir,
                         benchmark_dir=benchmarks)
     timings = _json(out_dir / "timings.json")
     assert documents.problems("timings", timings) == []
@@ -230,7 +230,7 @@ def test_a_failed_relaxation_ranks_the_unrelaxed_model_and_says_why(tmp_path):
                                                        "failure": failure, "wall_time_s": 1.5}))
     seal(rank_0, rank_0.with_suffix(".json"))  # as the relax job does
     out_dir = tmp_path / "results" / "villin"
-    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["work_dir"],
+    document = write_target_report(Target("villin", "villin", "", VILLIN, "batch.fasta", 1), raw["ranking"],
                                    raw["features"], out_dir, raw["relaxed"])
     assert documents.problems("ranking", document) == []
     best = document["models"][0]

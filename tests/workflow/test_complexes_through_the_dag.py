@@ -21,6 +21,7 @@ from matplotlib.image import imread
 from snakefold.cli import main as snakefold_main
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.protein import from_structure_file, to_pdb
+from snakefold.common.target_record import read_target_records, record_json
 from snakefold.metrics.dockq import dockq_command
 from snakefold.report.documents import problems as schema_problems
 from snakefold.report.interfaces import COLUMNS as INTERFACE_COLUMNS
@@ -211,8 +212,11 @@ def test_regression_scores_a_complex_with_dockq_beside_lddt_and_tm(screen, tmp_p
     verdicts = {}
     for name, reference in (("itself", best), ("displaced", displaced)):
         output = tmp_path / f"{name}.json"
-        assert snakefold_main(["regression", "check", "--record", str(results / "_work" / "targets" / "ub_g.json"),
+        record = tmp_path / "ub_g.json"
+        record.write_text(record_json(read_target_records(results / "_work" / "batch.json", ["ub_g"])[0]))
+        assert snakefold_main(["regression", "check", "--record", str(record),
                                "--best-model", str(best), "--work-dir", str(results / "_work"),
+                               "--models", "model_1_multimer_v3_seed0",
                                "--reference", str(reference), "--min-dockq", "0.23", "--output", str(output)]) == 0
         verdicts[name] = {check["metric"]: check for check in _json(output)["checks"]}
     assert verdicts["itself"]["dockq"]["value"] == pytest.approx(1.0, abs=1e-6)

@@ -75,4 +75,4 @@ def test_dry_run_lists_every_job(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["intake"] == 1
-    assert (counts["predict"], counts["rank"], counts["relax"], counts["report_target"]) == (2, 2, 2, 3)
+    assert (counts["predict"], counts["relax"], counts["report_target"]) == (2, 2, 3)

@@ -21,7 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snakefold.common.fasta import load_batch
-from snakefold.common.target_record import read_target_record, target_record_document, write_target_record
+from snakefold.common.target_record import (
+    batch_document,
+    read_target_record,
+    read_target_records,
+    record_json,
+    write_batch_document,
+)
 from tests.predict.params import write_small_params
 from tests.workflow.conftest import NO_DATABASES, run_snakemake, write_config
 
@@ -61,15 +67,18 @@ def test_intake_keeps_every_header_as_data(tmp_path, drawn):
     batch = load_batch([str(fasta)], 1, 100)
     for problem in batch.errors:
         assert problem.path == str(fasta) and problem.line is not None
+    records = tmp_path / "batch.json"
+    write_batch_document(records, batch_document(batch.targets, {}))
+    record = tmp_path / "record.json"
     for target in batch.targets:
         header = drawn[SEQUENCES.index(target.sequence)]
         words = header.split(None, 1)
         assert target.record_id == words[0]
         assert target.description == (words[1].strip() if len(words) > 1 else "")
         assert SAFE_NAME.fullmatch(target.name), target.name
-        record = tmp_path / "records" / f"{target.name}.json"
-        write_target_record(record, target_record_document(target))
-        assert read_target_record(record) == target
+        assert read_target_records(records, [target.name]) == [target]
+        record.write_text(record_json(target))
+        assert record.read_text().isascii() and read_target_record(record) == target
 
 
 @pytest.fixture(scope="module")

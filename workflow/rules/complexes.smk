@@ -17,7 +17,6 @@ for a single chain, with the chains marked, ipTM and chain-pair ipTM in ranking.
 by 0.8 ipTM + 0.2 pTM, and pulldown.png, the bait x prey ipTM heat map shown in the Snakemake report.
 """
 
-import json
 import os
 
 from snakefold.plan.resources import stage_resources, stage_threads
@@ -73,7 +72,8 @@ rule complex_features:
 
 rule pulldown:
     input:
-        unpack(PLAN.pulldown_inputs),
+        rankings=PLAN.pulldown_inputs,
+        batch=PLAN.layout.batch_records(),
     output:
         tsv=report(
             PLAN.layout.batch_file("pulldown.tsv"),
@@ -96,9 +96,8 @@ rule pulldown:
     resources:
         **stage_resources(config, "report"),
     params:
-        pairs=lambda wildcards: json.dumps(PLAN.pulldown_table()),
         results=lambda wildcards, output: os.path.dirname(output.tsv),
         dpi=config["report"]["dpi"],
     shell:
-        "snakefold pulldown --pairs <(printf '%s' {params.pairs:q}) --results {params.results:q}"
+        "snakefold pulldown --batch {input.batch:q} --results {params.results:q}"
         " --tsv {output.tsv:q} --png {output.png:q} --dpi {params.dpi} > {log:q} 2>&1"

@@ -1,8 +1,9 @@
-"""Intake: the batch's tables, one query FASTA per distinct sequence, one record file per target.
+"""Intake: the batch's tables and its batch file (every target's record), one query FASTA per distinct sequence.
 
 The batch was read and checked when the plan was made (snakefold/plan/run.py); these rules write what it
-found. A target's ID, description and sequence reach its jobs through its record file, never as
-command-line words (snakefold/common/target_record.py).
+found. A target's ID, description and sequence reach its own jobs as a parameter handed over as a file, and
+the batch's jobs (a screen's table, golden outputs) through the batch file, never as command-line words
+(snakefold/common/target_record.py).
 """
 
 from snakefold.plan.resources import stage_resources, stage_threads
@@ -14,6 +15,7 @@ rule intake:
     output:
         targets=PLAN.layout.batch_file("targets.tsv"),
         rejected=PLAN.layout.batch_file("rejected.tsv"),
+        batch=PLAN.layout.batch_records(),
     log:
         PLAN.layout.log("intake", "intake"),
     threads: stage_threads(config, "intake")
@@ -22,11 +24,14 @@ rule intake:
     params:
         targets=lambda wildcards: PLAN.targets_table(),
         rejected=lambda wildcards: PLAN.rejected_table(),
+        batch=lambda wildcards: PLAN.batch_document(),
     run:
         from snakefold.common.atomic import atomic_write_text
+        from snakefold.common.target_record import write_batch_document
 
         atomic_write_text(output.targets, params.targets)
         atomic_write_text(output.rejected, params.rejected)
+        write_batch_document(output.batch, params.batch)
 
 
 rule query_fasta:
@@ -44,20 +49,3 @@ rule query_fasta:
 
         atomic_write_text(output[0], params.text)
 
-
-rule target_record:
-    output:
-        PLAN.layout.target_record("{target}"),
-    log:
-        PLAN.layout.log("target_record", "{target}"),
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        record=PLAN.target_record,
-    run:
-        from snakefold.common.target_record import write_target_record
-
-        write_target_record(output[0], params.record)

@@ -1,14 +1,16 @@
-"""Predict: every model run (preset x seed) of each distinct sequence or complex, then their ranking.
+"""Predict: every model run (preset x seed) of each distinct sequence or complex.
 
     predict   one job per sequence {seq} and model run <preset>_seed<seed> (snakefold predict): from the raw
               features, {work}/{seq}/predictions/<model>/unrelaxed.pdb, scores.json and outputs.npz
-    rank      one job per sequence (snakefold rank): {work}/{seq}/ranking.json, best first by model.rank_by
+
+The runs are ranked where a ranking is used, by the relax and report jobs, from their scores.json
+(model.rank_by; snakefold/model/ranking.py).
 
 Model runs: every preset of model.presets with the seeds random_seed .. random_seed + num_seeds - 1
 (snakefold/plan/model.py). A complex ({seq} its key: its work directory) runs model.multimer_presets on its
 merged features, num_seeds predictions per preset seeded as AlphaFold2's run_alphafold.py seeds them, with
-model.multimer_num_recycle recycles at most (early stop at model.multimer_recycle_early_stop_tolerance),
-and is ranked by 0.8 ipTM + 0.2 pTM. The parameter files are checked when the DAG first needs a prediction, still
+model.multimer_num_recycle recycles at most (early stop at model.multimer_recycle_early_stop_tolerance);
+its runs are ranked by 0.8 ipTM + 0.2 pTM. The parameter files are checked when the DAG first needs a prediction, still
 before any job runs: the file of every preset must be present and intact in model.params_dir (null: where
 `snakemake download` installs them). A run that predicts nothing (intake, MSAs, templates or features
 alone, say while the parameters are still downloading) needs no parameters.
@@ -101,22 +103,3 @@ rule predict:
         " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dir:q}"
         " {params.from_run:q} 2> {log:q}"
 
-
-rule rank:
-    input:
-        PLAN.rank_inputs,
-    output:
-        PLAN.layout.ranking("{seq}"),
-    log:
-        PLAN.layout.log("rank", "{seq}"),
-    localrule: True
-    conda:
-        f"../../envs/{PLAN.predict_environment}"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        metric=PLAN.rank_metric,
-    shell:
-        "snakefold rank --metric {params.metric} --out {output:q} {input:q} > {log:q} 2>&1"

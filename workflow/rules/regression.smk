@@ -21,7 +21,6 @@ rule regression_check:
         best_model=f"{PLAN.layout.target_dir('{target}')}/ranked_0.pdb",
         ranking=f"{PLAN.layout.target_dir('{target}')}/ranking.json",
         reference=PLAN.regression.reference,
-        record=PLAN.layout.target_record("{target}"),
     output:
         f"{config['regression']['output_dir']}/targets/{{target}}.json",
     log:
@@ -34,13 +33,15 @@ rule regression_check:
     resources:
         **stage_resources(config, "regression"),
     params:
+        record=PLAN.record_json,
         work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
+        models=PLAN.target_models,
         options=PLAN.regression.options,
         thresholds=PLAN.regression.threshold_options,
         golden_stamp=PLAN.regression.golden_stamp,
     shell:
-        "snakefold regression check --record {input.record:q} --best-model {input.best_model:q}"
-        " --work-dir {params.work_dir:q} {params.options:q} {params.thresholds:q} --output {output:q} > {log:q} 2>&1"
+        "snakefold regression check --record <(printf '%s' {params.record:q})"
+        " --best-model {input.best_model:q} --work-dir {params.work_dir:q} --models {params.models:q} {params.options:q} {params.thresholds:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule regression_report:
@@ -80,7 +81,8 @@ rule regression:
 
 rule regression_refresh:
     input:
-        unpack(PLAN.regression.refresh_inputs),
+        rankings=PLAN.regression.refresh_inputs,
+        batch=PLAN.layout.batch_records(),
     log:
         PLAN.layout.log("regression", "refresh"),
     localrule: True
@@ -90,8 +92,10 @@ rule regression_refresh:
     resources:
         **stage_resources(config, "regression"),
     params:
+        targets=lambda wildcards: PLAN.regression.golden_targets(),
         work_dirs=lambda wildcards: [PLAN.work_dir(name) for name in PLAN.regression.golden_targets()],
         golden=lambda wildcards: [PLAN.regression.targets[name]["golden"] for name in PLAN.regression.golden_targets()],
+        models=PLAN.model_names,
     shell:
-        "snakefold regression refresh --record {input.records:q} --work-dir {params.work_dirs:q}"
-        " --golden {params.golden:q} 2>&1 | tee {log:q}"
+        "snakefold regression refresh --batch {input.batch:q} --target {params.targets:q}"
+        " --work-dir {params.work_dirs:q} --golden {params.golden:q} --models {params.models:q} 2>&1 | tee {log:q}"

@@ -1,7 +1,8 @@
 """Relax: restrained Amber minimisation of the ranked models of each distinct sequence (snakefold relax).
 
-The job for rank i of sequence {seq} reads {work}/{seq}/ranking.json, takes the i-th model of its 'order'
-(counted from 0) from {work}/{seq}/predictions/<model>/unrelaxed.pdb, and writes
+The job for rank i of sequence {seq} ranks the sequence's model runs from their scores.json (model.rank_by,
+or 0.8 ipTM + 0.2 pTM for a complex: snakefold/model/ranking.py), takes the i-th best (counted from 0) from
+{work}/{seq}/predictions/<model>/unrelaxed.pdb, and writes
 {work}/{seq}/relaxed/rank_<i>.pdb with rank_<i>.json (energies, RMSD, violations, attempts, platform,
 wall time). relax.mode decides how many ranks are relaxed: best 1, all every model, none 0. Every
 unrelaxed model of the sequence is an input, so the job needs no checkpoint to know which one it gets.
@@ -26,10 +27,10 @@ rule relax:
     resources:
         **stage_resources(config, "relax", length=PLAN.sequence_length),
     params:
-        predictions=PLAN.layout.predictions("{seq}"),
+        metric=PLAN.rank_metric,
         settings=config["relax"],
     shell:
-        "snakefold relax --ranking {input.ranking:q} --rank {wildcards.rank} --predictions {params.predictions:q}"
+        "snakefold relax --scores {input.scores:q} --metric {params.metric:q} --rank {wildcards.rank}"
         " --output {output.pdb:q} --metrics {output.metrics:q} --platform {params.settings[platform]}"
         " --stiffness {params.settings[stiffness]} --tolerance {params.settings[tolerance]}"
         " --max-iterations {params.settings[max_iterations]}"

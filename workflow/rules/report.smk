@@ -1,7 +1,8 @@
 """Report: each target's user-facing files, the batch summary, and what `snakemake --report` shows.
 
-report_target writes {results}/<target>/ from its sequence's work directory (snakefold report; several
-targets may share a sequence, each gets its own files under its own name), report_complex a complex's.
+report_target writes {results}/<target>/ from its sequence's model runs, ranked there (snakefold report;
+several targets may share a sequence, each gets its own files under its own name), report_complex a
+complex's. A report is asked for by its SHA256SUMS (written last, listing every other file).
 summary writes {results}/summary.tsv, and summary.html for the Snakemake report (which shows HTML inline, not TSV), from
 what is on disk: one row per input record, ok, failed, rejected at intake, or incomplete.
 
@@ -50,13 +51,14 @@ for kind, report_kind in PLAN.report_kinds.items():
         resources:
             **stage_resources(config, "report", length=PLAN.target_length),
         params:
-            work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
+            record=PLAN.record_json,
+            metric=PLAN.rank_metric,
             out_dir=PLAN.layout.target_dir("{target}"),
             benchmarks=f"{PLAN.layout.logs}/benchmarks",
             dpi=config["report"]["dpi"],
         shell:
-            "snakefold report --record {input.record:q} --work-dir {params.work_dir:q}"
-            " --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
+            "snakefold report --record <(printf '%s' {params.record:q}) --metric {params.metric:q}"
+            " --scores {input.scores:q} --features {input.features:q} --out-dir {params.out_dir:q} --relaxed {input.relaxed:q}"
             " --benchmarks {params.benchmarks:q} --dpi {params.dpi} > {log:q} 2>&1"
 
 

@@ -176,8 +176,8 @@ def run_snakefold(run_dir: Path, inputs: Path, params_dir: Path, args: argparse.
                        "--configfile", str(run_dir / "config.yaml"), "--cores", str(args.cores)],
                       run_dir / "snakemake.log", run_dir)
     # Each prediction's scores name its length, not its target: the bench's targets differ in length.
-    name_of_length = {len(target["sequence"]): target["name"]
-                      for target in map(json.loads, map(Path.read_text, run_dir.glob("results/_work/targets/*.json")))}
+    batch = json.loads((run_dir / "results" / "_work" / "batch.json").read_text())
+    name_of_length = {len(target["sequence"]): name for name, target in batch["targets"].items()}
     per_target = {}
     for scores in run_dir.glob("results/_work/*/predictions/model_1_ptm_seed0/scores.json"):
         document = json.loads(scores.read_text())

@@ -31,6 +31,7 @@ from snakefold.model.heads import (
 )
 from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
+from snakefold.model.ranking import ranking_confidence
 from snakefold.model.structure_module import StructureModule, StructureModuleConfig, TorsionAngleResNetConfig
 
 SMALL_FIXTURE = Path(__file__).parent / "fixtures" / "structure_small.npz"
@@ -99,7 +100,7 @@ def run_snakefold(fixture: dict) -> dict:
     seq_mask = fixture["batch"]["seq_mask"]
     plddt = confidence.plddt(flat["predicted_lddt/logits"])
     flat["confidence/plddt"] = plddt
-    flat["confidence/mean_plddt"] = confidence.ranking_confidence(plddt, seq_mask)
+    flat["confidence/mean_plddt"] = ranking_confidence(plddt, seq_mask)
     if sizes["has_predicted_aligned_error"]:
         logits, breaks = flat["predicted_aligned_error/logits"], flat["predicted_aligned_error/breaks"]
         pae = confidence.predicted_aligned_error(logits, breaks)

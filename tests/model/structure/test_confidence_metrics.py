@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from snakefold.model import confidence
+from snakefold.model.ranking import ranking_confidence
 
 PAE_BREAKS = np.linspace(0.0, 31.0, 63).astype(np.float32)  # the PAE head's bin edges
 
@@ -79,13 +80,13 @@ def test_numpy_and_jax_inputs_give_the_same_values():
 
 def test_ranking_confidence():
     plddt = np.array([90.0, 70.0, 10.0])
-    assert confidence.ranking_confidence(plddt) == pytest.approx(170.0 / 3)
-    assert confidence.ranking_confidence(plddt, mask=np.array([1.0, 1.0, 0.0])) == pytest.approx(80.0)
-    assert confidence.ranking_confidence(plddt, ptm_value=0.8, rank_by="ptm") == pytest.approx(80.0)
+    assert ranking_confidence(plddt) == pytest.approx(170.0 / 3)
+    assert ranking_confidence(plddt, mask=np.array([1.0, 1.0, 0.0])) == pytest.approx(80.0)
+    assert ranking_confidence(plddt, ptm_value=0.8, rank_by="ptm") == pytest.approx(80.0)
     with pytest.raises(ValueError, match="pTM"):
-        confidence.ranking_confidence(plddt, rank_by="ptm")
+        ranking_confidence(plddt, rank_by="ptm")
     with pytest.raises(ValueError, match="rank_by"):
-        confidence.ranking_confidence(plddt, rank_by="iptm")
+        ranking_confidence(plddt, rank_by="iptm")
 
 
 @pytest.mark.parametrize("value, category", [
