@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.snakemake_internals import resource_parameters_once
 from snakefold.plan.run import plan_run
 from snakefold.report.run_outcome import write_batch_summary
 
@@ -35,6 +36,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PAT
 # The conda environments of envs/ install snakefold from here (--software-deployment-method conda).
 os.environ.setdefault("SNAKEFOLD_ROOT", workflow.basedir)
 
+resource_parameters_once()
 try:
     PLAN = plan_run(config, main_process=workflow.is_main_process, is_dry_run=lambda: workflow.dryrun)
 except SnakefoldError as error:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Batch
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.install.databases import (
     MULTIMER_TEMPLATE_DATABASES,
     TEMPLATE_DATABASES,
@@ -153,7 +154,8 @@ def command_options(settings: dict) -> list[str]:
     return options
 
 
-@dataclass
+@job_functions
+@dataclass(repr=False)
 class DownloadStage:
     """The download rules' functions over a config and its batch (workflow/rules/download.smk).
 

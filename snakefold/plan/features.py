@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from snakefold.common.fasta import Target
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.msa import multimer
 from snakefold.plan.layout import Layout
 
@@ -50,7 +51,8 @@ class ComplexFeatureJob:
     spec: str
 
 
-@dataclass
+@job_functions
+@dataclass(repr=False)
 class FeatureStage:
     """The planned features and complex_features jobs of a batch."""
 

@@ -102,7 +102,7 @@ class MsaSearch:
                    spec["max_hits"], ToolSettings(**spec["settings"]))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class MsaPlan:
     """The searches of a run (empty for precomputed and single_sequence), the pairing search of complexes'
     chains (None when not needed) and the config problems found."""

@@ -34,6 +34,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.model.length_buckets import bucket_length
 from snakefold.plan.model import complex_model_runs, model_runs
 
@@ -47,6 +48,7 @@ class PredictionGroup:
     seqs: tuple[str, ...]
 
 
+@job_functions
 class PredictionGroups:
     """The groups of a plan (module docstring) and what the predict rules need of them.
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from snakefold.common.hashing import file_sha256
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.plan.cache import content_key
 from snakefold.plan.layout import Layout
 from snakefold.plan.report import alternatives
 
 
-@dataclass
+@job_functions
+@dataclass(repr=False)
 class RegressionStage:
     """The regression targets (name -> their ``regression.targets`` entry) and the rules' functions."""
 

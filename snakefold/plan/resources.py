@@ -36,6 +36,8 @@ import math
 import os
 from typing import Any, Callable, Mapping
 
+from snakefold.common.snakemake_internals import job_function
+
 #: Every stage with its own entry under resources.stages.
 STAGES = ("intake", "msa_jackhmmer", "msa_hhblits", "msa_mmseqs2", "templates", "features", "predict", "relax", "report",
           "regression")
@@ -97,7 +99,7 @@ def _scaled(config: Mapping[str, Any], stage: str, name: str, length: LengthFunc
                               residues, attempt, settings["retry_growth"], settings["limits"][name])
 
     request.__name__ = f"{stage}_{name}"
-    return request
+    return job_function(request)
 
 
 def is_gpu_stage(config: Mapping[str, Any], stage: str) -> bool:
@@ -172,7 +174,7 @@ def grouped_resources(config: Mapping[str, Any], stage: str, lengths: Callable[[
                             for length in lengths(wildcards)])
 
         scaled.__name__ = f"{stage}_group_{name}"
-        return scaled
+        return job_function(scaled)
 
     limit = settings["limits"]["runtime"]
     return {**stage_resources(config, stage, environ=environ), "mem_mb": request("mem_mb", max),
@@ -194,4 +196,4 @@ def stage_group(config: Mapping[str, Any], stage: str, length: LengthFunction) -
     def group(wildcards) -> str | None:
         return SMALL_PREDICTION_GROUP if length(wildcards) <= max_length else None
 
-    return group
+    return job_function(group)

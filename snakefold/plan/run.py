@@ -49,6 +49,7 @@ from snakefold.common.checksums import SUMS_NAME
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Batch, Target, sequence_key
 from snakefold.common.hashing import file_sha256
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.common.target_record import batch_document, record_json
 from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
 from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
@@ -95,7 +96,8 @@ class SearchJob:
     spec: str
 
 
-@dataclass
+@job_functions
+@dataclass(repr=False)
 class Plan:
     config: dict
     layout: Layout

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.snakemake_internals import job_functions
 from snakefold.plan.cache import content_key
 from snakefold.templates.pdb_seqres import (
     chain_template_parts,
@@ -90,7 +91,8 @@ PDB_SEQRES = TemplateSearch("template search of complexes' chains", "sto", pdb_s
                             pdb_seqres_settings, pdb_seqres_identity, chain_template_parts, _pdb_seqres_arguments)
 
 
-@dataclass
+@job_functions
+@dataclass(repr=False)
 class TemplateStage:
     """The planned jobs of one template search (wildcard ``{tkey}``: a job's key)."""
 

@@ -2,16 +2,15 @@
 
 Called in the main snakemake process by the workflow's ``onsuccess``/``onerror`` handlers. Each target's
 report job (rule ``report_target``, or ``report_complex`` for a complex; wildcard ``target``) is the anchor:
-every job upstream of it in the DAG (``dag.dependencies`` walked breadth-first) that is in the scheduler's
-failed set failed for that target, whatever the job's own wildcards or paths are (content-keyed MSA, template
+every job upstream of it in the DAG that failed in this run failed for that target, whatever the job's own wildcards or paths are (content-keyed MSA, template
 and feature jobs name no target). Upstream jobs that did not run in this run but whose log ends in an error
 failed in an earlier run and have not run since; they are reported as such.
 
 :func:`write_batch_summary` is the handlers' whole work: the summary of every input record with its status,
 and a pulldown screen's table and heat map (its failed or unfinished pairs listed as ``incomplete``).
 
-This reads Snakemake's ``workflow.dag`` and ``workflow.scheduler.failed`` (snakemake 9, pinned in
-pyproject.toml); it runs only inside the handlers.
+What it reads of Snakemake's run (its DAG and failed jobs) is read in :mod:`snakefold.common.snakemake_internals`;
+it runs only inside the handlers.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from snakefold.common.fasta import Batch
+from snakefold.common.snakemake_internals import dag_rules, report_jobs
 from snakefold.report.summary import (
     BatchTarget,
     JobFailure,
@@ -39,29 +39,22 @@ BATCH_RULE = "summary"
 
 def covers_batch(workflow: Any) -> bool:
     """Whether the run was asked for the batch (its DAG holds the summary job), not only some of its files."""
-    return any(job.rule.name == BATCH_RULE for job in workflow.dag.jobs)
+    return BATCH_RULE in dag_rules(workflow)
 
 
 def failures_by_target(workflow: Any, snakemake_logs: Iterable[str] = ()) -> dict[str, list[JobFailure]]:
     """target name -> the failed jobs (this run's first, then earlier runs') its report job depends on."""
     snakemake_logs = [str(log) for log in snakemake_logs]
-    dag = workflow.dag
-    scheduler = getattr(workflow, "scheduler", None)
-    failed = set(getattr(scheduler, "failed", ()) or ())
     outcome: dict[str, list[JobFailure]] = {}
-    for anchor in dag.jobs:
-        if anchor.rule.name not in ANCHOR_RULES:
-            continue
-        target = anchor.wildcards["target"]
+    for anchor in report_jobs(workflow, ANCHOR_RULES):
         now, earlier = [], []
-        for job in dag.bfs(dag.dependencies, anchor):
-            logs = [str(log) for log in job.log]
-            if job in failed:
-                now.append(job_failure(job.rule.name, logs, snakemake_logs))
-            elif not dag.finished(job) and dag.needrun(job) and any(error_in_log(log) for log in logs):
-                earlier.append(job_failure(job.rule.name, logs, snakemake_logs, earlier_run=True))
+        for job in anchor.upstream:
+            if job.failed:
+                now.append(job_failure(job.rule, list(job.logs), snakemake_logs))
+            elif job.left_to_run and any(error_in_log(log) for log in job.logs):
+                earlier.append(job_failure(job.rule, list(job.logs), snakemake_logs, earlier_run=True))
         if now or earlier:
-            outcome[target] = now + earlier
+            outcome[anchor.target] = now + earlier
     return outcome
 
 

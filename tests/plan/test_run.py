@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from snakefold.common.fasta import sequence_key
+from snakefold.common.snakemake_internals import PARAMETERS_ATTRIBUTE
 from snakefold.plan.run import plan_run
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
@@ -53,3 +56,22 @@ def test_notices_come_from_the_main_process_only(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     plan_run(dict(config), main_process=True)
     assert "1 invalid input record(s) rejected" in capsys.readouterr().err
+
+
+def test_every_rule_function_of_a_large_batch_has_a_short_text_and_known_parameters(tmp_path):
+    """Snakemake keeps the text of the functions it is given and asks each for its parameters per job: a
+    function of the plan must not carry the batch in its text (snakefold.common.snakemake_internals)."""
+    letters = "ACDEFGHIKLMNPQRSTVWY"
+    (tmp_path / "in.fasta").write_text("".join(f">p{index} a protein\n{letters * 5}{letters[index % 20] * 3}\n"
+                                               for index in range(2000)))
+    config = {**_config(tmp_path), "inputs": [str(tmp_path / "in.fasta")]}
+    plan = plan_run(config, main_process=False)
+    stages = [plan, plan.features, plan.templates, plan.chain_templates, plan.regression, plan.downloads,
+              plan.prediction_groups]
+    for stage in stages:
+        functions = [getattr(stage, name) for name, member in vars(type(stage)).items()
+                     if inspect.isfunction(member) and not name.startswith("_") and name != "is_dry_run"]
+        assert functions, stage
+        for function in functions:
+            assert len(str(function)) < 200, str(function)[:200]
+            assert hasattr(function, PARAMETERS_ATTRIBUTE), function
