@@ -69,7 +69,7 @@ rule all:
     """The default target: every target's outputs and the batch summary."""
     default_target: True
     input:
-        PLAN.batch_outputs,
+        PLAN.report.batch_outputs,
         rules.intake.output,
         rules.summary.output,
 

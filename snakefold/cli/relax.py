@@ -2,7 +2,7 @@
 
 The model is either given directly (``snakefold relax unrelaxed.pdb ...``) or picked by rank (``--scores
 S.json ... --metric M --rank I``: the model runs whose scores are given, ranked by M
-(:mod:`snakefold.model.ranking`), and the I-th best, counted from 0, read from ``unrelaxed.pdb`` beside its
+(:mod:`snakefold.common.ranking`), and the I-th best, counted from 0, read from ``unrelaxed.pdb`` beside its
 scores), as the workflow's relax rule does. Settings default to the ``relax``
 section of the config schema (workflow/schemas/relax.schema.yaml).
 
@@ -24,7 +24,7 @@ from snakefold.common.atomic import atomic_write_json, atomic_write_text
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import seal, verify_intermediate
 from snakefold.common.protein import from_structure_file, to_pdb
-from snakefold.model.ranking import METRICS
+from snakefold.common.ranking import METRICS
 from snakefold.plan.config import schema_defaults
 from snakefold.relax.platforms import PLATFORM_PREFERENCE
 from snakefold.relax.relax import RelaxationError, RelaxSettings, relax_protein

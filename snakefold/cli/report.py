@@ -4,7 +4,7 @@
         --scores results/_work/<seq>/predictions/*/scores.json --features <features.npz> \
         --out-dir results/ubiquitin [--relaxed results/_work/<seq>/relaxed/rank_0.pdb ...]
 
-The model runs are ranked by ``--metric`` from their scores (:mod:`snakefold.model.ranking`). The target's
+The model runs are ranked by ``--metric`` from their scores (:mod:`snakefold.common.ranking`). The target's
 name, FASTA record ID, description and sequence come from its record file (the workflow hands it over as
 ``<(printf '%s' <record>)``: :mod:`snakefold.common.target_record`), never from command-line words.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from snakefold.common.ranking import METRICS
 from snakefold.common.target_record import read_target_record
-from snakefold.model.ranking import METRICS
 from snakefold.report.predictions import rank_model_runs
 from snakefold.report.target_report import write_target_report
 

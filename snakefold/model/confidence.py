@@ -1,4 +1,4 @@
-"""Confidence scores from the head logits: pLDDT, predicted aligned error, pTM (ranking: snakefold.model.ranking).
+"""Confidence scores from the head logits: pLDDT, predicted aligned error, pTM (ranking: snakefold.common.ranking).
 
 - **pLDDT** (supplement section 1.9.6, Algorithm 29): the predicted lDDT-CA of each residue, the
   expectation of the predicted lDDT distribution over 50 equal bins of [0, 1], times 100.

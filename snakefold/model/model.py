@@ -34,6 +34,7 @@ import numpy as np
 
 from snakefold.common import residue_constants
 from snakefold.common.errors import SnakefoldError
+from snakefold.common.ranking import ranking_confidence
 from snakefold.model import confidence
 from snakefold.model.heads import (
     DistogramHead,
@@ -44,7 +45,6 @@ from snakefold.model.heads import (
 )
 from snakefold.model.padding import trim_padding_rows
 from snakefold.model.presets import ModelConfig
-from snakefold.model.ranking import ranking_confidence
 from snakefold.model.structure_module import StructureModule
 from snakefold.model.trunk import EmbeddingsAndEvoformer
 

@@ -19,13 +19,24 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+#: A target's name as :func:`snakefold.common.fasta.target_name` makes it: never empty, never starting with
+#: '.', '_' or '-' (so never the results directory's ``_work``), never holding '/'.
+TARGET_NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"
 
 #: What one model run writes into its prediction directory (the predict stage's files, sealed; scores.json last).
 PREDICTION_FILES = ("outputs.npz", "unrelaxed.pdb", "scores.json")
 #: The batch's own files at the top of the results directory, beside the target directories: no target may
 #: be named after one (intake refuses it).
 BATCH_FILES = ("targets.tsv", "rejected.tsv", "summary.tsv", "summary.html", "pulldown.tsv", "pulldown.png")
+
+
+def alternatives(names: Iterable[str]) -> str:
+    """A regular expression (a wildcard's constraint) matching exactly ``names`` (nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 @dataclass(frozen=True)

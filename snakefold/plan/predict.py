@@ -6,7 +6,7 @@ Per distinct sequence ``seq`` (a single chain's sequence key, or a complex's key
              for a single chain, the multimer presets for a complex, from the sequence's raw or merged
              features; ``{work}/<seq>/predictions/<model>/`` (:data:`snakefold.plan.layout.PREDICTION_FILES`)
     relax    one job per relaxed rank (relax.mode: the best, all or none of the ranked runs), ranking the
-             runs from their scores (:mod:`snakefold.model.ranking`): ``{work}/<seq>/relaxed/rank_<i>.pdb``
+             runs from their scores (:mod:`snakefold.common.ranking`): ``{work}/<seq>/relaxed/rank_<i>.pdb``
 
 Small model runs may be predicted in groups (:mod:`snakefold.plan.predict_groups`). The parameter files are
 checked the first time the DAG needs a prediction (:attr:`PredictStage.params_dir`).
@@ -24,10 +24,9 @@ from snakefold.common.fasta import Target
 from snakefold.common.snakemake_internals import job_functions
 from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
 from snakefold.plan.features import FeatureStage
-from snakefold.plan.layout import PREDICTION_FILES, Layout
+from snakefold.plan.layout import PREDICTION_FILES, Layout, alternatives
 from snakefold.plan.model import complex_model_runs, model_runs, params_problems
 from snakefold.plan.predict_groups import PredictionGroups
-from snakefold.plan.report import alternatives
 
 #: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.
 RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "all": lambda n: n, "none": lambda n: 0}
@@ -89,14 +88,19 @@ class PredictStage:
         return self.rank_metric(wildcards.seq)
 
     # ------------------------------------------------------------------------------------ the predict rule
-    def num_recycle(self, wildcards) -> int:
-        key = "multimer_num_recycle" if wildcards.seq in self.complex_sequences else "num_recycle"
-        return self.model[key]
+    def model_options(self, wildcards) -> list[str]:
+        """`snakefold predict`'s options for the model runs of ``seq``: recycles (model.num_recycle, or
+        model.multimer_num_recycle for a complex) and their early stop, length buckets, compilation cache and
+        precision."""
+        prefix = "multimer_" if wildcards.seq in self.complex_sequences else ""
+        return ["--num-recycle", str(self.model[f"{prefix}num_recycle"]),
+                "--recycle-early-stop-tolerance", str(self.model[f"{prefix}recycle_early_stop_tolerance"]),
+                "--length-buckets", self.length_buckets, "--compilation-cache-dir", self.compilation_cache,
+                *(["--bfloat16"] if self.model["bfloat16"] else [])]
 
-    def recycle_tolerance(self, wildcards) -> float:
-        key = ("multimer_recycle_early_stop_tolerance" if wildcards.seq in self.complex_sequences
-               else "recycle_early_stop_tolerance")
-        return self.model[key]
+    def options(self, wildcards) -> list[str]:
+        """The predict job's options: the model's, and ``--from-run`` when a group predicted the run."""
+        return [*self.model_options(wildcards), *self.groups.from_run(wildcards)]
 
     @property
     def environment(self) -> str:

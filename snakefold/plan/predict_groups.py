@@ -52,13 +52,12 @@ class PredictionGroup:
 class PredictionGroups:
     """The groups of a plan (module docstring) and what the predict rules need of them.
 
-    ``plan`` is the run's :class:`snakefold.plan.run.Plan`; the groups are made once, from its sequences, when
-    the rules are read (their names constrain the group wildcard).
+    ``predict`` is the run's predict stage (:class:`snakefold.plan.predict.PredictStage`); the groups are made
+    once, from its sequences, when the rules are read (their names constrain the group wildcard).
     """
 
-    def __init__(self, config: dict[str, Any], plan):
-        self.plan = plan
-        settings = config["resources"]["group_small_predictions"]
+    def __init__(self, settings: dict[str, Any], predict: Any):
+        self.predict = predict
         self.max_length = settings["max_length"]
         self.max_members = settings["max_members"]
 
@@ -66,14 +65,14 @@ class PredictionGroups:
     def groups(self) -> dict[str, PredictionGroup]:
         if self.max_length == 0:
             return {}
-        model = self.plan.model_section
-        chains = {seq: len(sequence) for seq, sequence in self.plan.sequences.items()}
-        complexes = {seq: target.length for seq, target in self.plan.complex_sequences.items()}
+        model = self.predict.model
+        chains = {seq: len(sequence) for seq, sequence in self.predict.sequences.items()}
+        complexes = {seq: target.length for seq, target in self.predict.complex_sequences.items()}
         return {**self._grouped(chains, model_runs(model)), **self._grouped(complexes, complex_model_runs(model))}
 
     def _grouped(self, lengths: dict[str, int], runs) -> dict[str, PredictionGroup]:
         """The groups of the model ``runs`` of the sequences (seq -> residues) up to ``max_length`` residues."""
-        buckets = tuple(self.plan.model_section["length_buckets"])
+        buckets = tuple(self.predict.model["length_buckets"])
         by_bucket: dict[int, list[str]] = {}
         for seq, length in lengths.items():
             if length <= self.max_length:
@@ -96,7 +95,7 @@ class PredictionGroups:
 
     # ------------------------------------------------------------------------------------------- layout
     def directory(self, group: str) -> str:
-        return f"{self.plan.layout.work}/_predict_groups/{group}"
+        return f"{self.predict.layout.work}/_predict_groups/{group}"
 
     def member_run(self, group: str, seq: str) -> str:
         return f"{self.directory(group)}/{seq}"
@@ -110,10 +109,10 @@ class PredictionGroups:
         return "|".join(self.groups) or "(?!)"
 
     def group_inputs(self, wildcards) -> dict[str, Any]:
-        self.plan.ready()
+        self.predict.ready()
         group = self.groups[wildcards.group]
-        params = self.plan.predict_inputs(_Wildcards(seq=group.seqs[0], preset=group.preset))["params"]
-        return {"features": [self.plan.sequence_features(seq) for seq in group.seqs], "params": params}
+        params = self.predict.inputs(_Wildcards(seq=group.seqs[0], preset=group.preset))["params"]
+        return {"features": [self.predict.sequence_features(seq) for seq in group.seqs], "params": params}
 
     def group_preset(self, wildcards) -> str:
         return self.groups[wildcards.group].preset
@@ -126,15 +125,13 @@ class PredictionGroups:
         group = self.groups[wildcards.group]
         return [self.member_run(group.name, seq) for seq in group.seqs]
 
-    def group_num_recycle(self, wildcards) -> int:
-        return self.plan.num_recycle(self._first_member(wildcards))
-
-    def group_tolerance(self, wildcards) -> float:
-        return self.plan.recycle_tolerance(self._first_member(wildcards))
+    def group_options(self, wildcards) -> list[str]:
+        """The model's options of `snakefold predict` (:meth:`PredictStage.options`), one setting for the group."""
+        return self.predict.model_options(self._first_member(wildcards))
 
     def group_lengths(self, wildcards) -> list[int]:
         group = self.groups[wildcards.group]
-        return [self.plan.sequence_length(_Wildcards(seq=seq, preset=group.preset)) for seq in group.seqs]
+        return [self.predict.sequence_length(_Wildcards(seq=seq, preset=group.preset)) for seq in group.seqs]
 
     def _first_member(self, wildcards) -> _Wildcards:
         # members are all single chains or all complexes: one recycling setting for the group

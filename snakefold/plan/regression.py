@@ -17,8 +17,7 @@ from typing import Any
 from snakefold.common.hashing import file_sha256
 from snakefold.common.snakemake_internals import job_functions
 from snakefold.plan.cache import content_key
-from snakefold.plan.layout import Layout
-from snakefold.plan.report import alternatives
+from snakefold.plan.layout import Layout, alternatives
 
 
 @job_functions

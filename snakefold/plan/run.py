@@ -17,7 +17,7 @@ Stages, per distinct sequence ``seq`` (targets that share a sequence share its c
                  -> features (sequence + merged MSAs + templates) -> predict (preset x seed) -> relax
     per target:  report (its record from the batch file that intake writes) -> summary
 
-The model runs of a sequence are ranked where a ranking is used (relax, report: :mod:`snakefold.model.ranking`).
+The model runs of a sequence are ranked where a ranking is used (relax, report: :mod:`snakefold.common.ranking`).
 
 Complexes (:mod:`snakefold.plan.complexes`) are searched per distinct chain: every chain gets the MSA
 searches (shared, by content, with single-chain targets of the same sequence and other complexes and
@@ -40,19 +40,17 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snakefold.common.checksums import SUMS_NAME
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.fasta import Batch, Target, sequence_key
 from snakefold.common.hashing import file_sha256
 from snakefold.common.snakemake_internals import job_functions
 from snakefold.common.target_record import batch_document, record_json
 from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
-from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
 from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
 from snakefold.msa.formats import query_of_msa_file
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
@@ -61,18 +59,16 @@ from snakefold.plan.config import validate_config
 from snakefold.plan.downloads import DownloadStage
 from snakefold.plan.features import COMPLEX_FEATURES_FORMAT, FEATURES_FORMAT, PAIRING_SETTINGS, FeatureStage
 from snakefold.plan.integrity import damaged_files, remove_damaged
-from snakefold.plan.layout import PREDICTION_FILES, Layout
-from snakefold.plan.model import complex_model_runs, model_runs, model_section_problems, params_problems
+from snakefold.plan.layout import TARGET_NAME, Layout
+from snakefold.plan.model import model_section_problems
 from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
-from snakefold.plan.predict_groups import PredictionGroups
+from snakefold.plan.predict import PredictStage
 from snakefold.plan.regression import RegressionStage, plan_regression
-from snakefold.plan.report import TARGET_NAME, ReportKind, alternatives, kind_wildcards
+from snakefold.plan.report import ReportStage
 from snakefold.plan.templates import HHSEARCH, PDB_SEQRES, TemplateSearch, TemplateStage, plan_templates
 from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
 from snakefold.tools.kalign import kalign_version
 
-#: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.
-RELAX_COUNTS: dict[str, Callable[[int], int]] = {"best": lambda n: min(1, n), "all": lambda n: n, "none": lambda n: 0}
 #: What to run when the databases a config names are not there.
 DATABASES_HINT = ("`snakemake download --configfile <your config>` installs the databases the config needs; the "
                   "demo's (config.yaml) are built by `scripts/demo` (`.venv/bin/python demo/make_databases.py`)")
@@ -116,6 +112,10 @@ class Plan:
     chain_templates: TemplateStage | None = None
     #: the features and complex_features jobs (:mod:`snakefold.plan.features`)
     features: FeatureStage | None = None
+    #: the predict and relax jobs (:mod:`snakefold.plan.predict`)
+    predict: PredictStage | None = None
+    #: the report, pulldown and default rules (:mod:`snakefold.plan.report`)
+    report: ReportStage | None = None
     #: the targets regression mode checks (:mod:`snakefold.plan.regression`)
     regression: RegressionStage | None = None
     #: every content-keyed cache entry the plan names (checked by :meth:`ready`)
@@ -199,9 +199,9 @@ class Plan:
         return self.input_files
 
     # ------------------------------------------------------------------------------------------- problems
-    def stop_with(self, problem: str) -> None:
-        """Add ``problem`` and stop (with every other problem of the plan)."""
-        self.problems.append(problem)
+    def stop_with(self, problems: str | list[str]) -> None:
+        """Add ``problems`` (one or several) and stop (with every other problem of the plan)."""
+        self.problems.extend([problems] if isinstance(problems, str) else problems)
         self.stop_on_problems()
 
     def stop_on_problems(self) -> None:
@@ -225,7 +225,7 @@ class Plan:
         damaged = damaged_files(
             cache_entries=self.cache_entries,
             queries={layout.query_fasta(seq): self.query_fasta_text(seq) for seq in self.search_sequences},
-            sealed=self.sealed_files(), result_dirs=[layout.target_dir(target.name) for target in targets])
+            sealed=[layout.batch_records(), *self.predict.sealed_files()], result_dirs=[layout.target_dir(target.name) for target in targets])
         dry_run = self.is_dry_run()
         if not dry_run:
             remove_damaged(damaged)
@@ -268,209 +268,6 @@ class Plan:
         self.ready()
         return self.features.all_features()
 
-    # ---------------------------------------------------------------------------------------------- model
-    @property
-    def model_section(self) -> dict:
-        return self.config["model"]
-
-    @functools.cached_property
-    def model_names(self) -> list[str]:
-        """The '<preset>_seed<seed>' name of every model run, in config order."""
-        return [run.name for run in model_runs(self.model_section)]
-
-    @functools.cached_property
-    def ptm_model_names(self) -> list[str]:
-        return [run.name for run in model_runs(self.model_section) if has_ptm_head(run.preset)]
-
-    @functools.cached_property
-    def complex_model_names(self) -> list[str]:
-        """The '<preset>_seed<seed>' name of every model run of a complex (every one has a PAE head)."""
-        return [run.name for run in complex_model_runs(self.model_section)]
-
-    def models_of(self, seq: str) -> list[str]:
-        """The model runs of a distinct sequence or complex."""
-        return self.complex_model_names if seq in self.complex_sequences else self.model_names
-
-    @property
-    def predicted_presets(self) -> list[str]:
-        """The presets this batch predicts with: the monomer ones for single chains, the multimer ones for complexes."""
-        return ((list(self.model_section["presets"]) if self.sequences else [])
-                + (list(self.model_section["multimer_presets"]) if self.complexes else []))
-
-    def preset_wildcard(self) -> str:
-        return alternatives(self.predicted_presets)
-
-    def num_recycle(self, wildcards) -> int:
-        key = "multimer_num_recycle" if wildcards.seq in self.complex_sequences else "num_recycle"
-        return self.model_section[key]
-
-    def recycle_tolerance(self, wildcards) -> float:
-        key = ("multimer_recycle_early_stop_tolerance" if wildcards.seq in self.complex_sequences
-               else "recycle_early_stop_tolerance")
-        return self.model_section[key]
-
-    def rank_metric(self, wildcards) -> str:
-        """What the model runs of ``seq`` (or of a ``target``'s sequence) are ranked by: model.rank_by, or
-        0.8 ipTM + 0.2 pTM for a complex (:mod:`snakefold.model.ranking`)."""
-        seq = getattr(wildcards, "seq", None) or self.any_target(wildcards.target).seq_key
-        return "iptm+ptm" if seq in self.complex_sequences else self.model_section["rank_by"]
-
-    @property
-    def predict_environment(self) -> str:
-        """The conda environment file of the predict stage: JAX for CUDA when jobs ask for GPUs."""
-        return "predict-cuda.yaml" if self.config["resources"]["gpu"]["count"] > 0 else "predict.yaml"
-
-    @property
-    def compilation_cache(self) -> str:
-        return self.model_section["compilation_cache_dir"] or f"{self.layout.cache}/jax"
-
-    @property
-    def length_buckets(self) -> str:
-        """model.length_buckets as `snakefold predict --length-buckets` takes them."""
-        return ",".join(str(length) for length in sorted(self.model_section["length_buckets"])) or "none"
-
-    @functools.cached_property
-    def params_dir(self) -> Path:
-        """The parameter directory, once its files are checked: a run that predicts needs them all intact."""
-        problems = params_problems(self.config, self.predicted_presets)
-        if problems:
-            self.problems.extend(problems)
-            self.stop_on_problems()
-        return configured_params_dir(self.config)
-
-    @functools.cached_property
-    def prediction_groups(self) -> PredictionGroups:
-        """The batch's grouped predictions (:mod:`snakefold.plan.predict_groups`)."""
-        return PredictionGroups(self.config, self)
-
-    def sequence_features(self, seq: str) -> str:
-        """What the model runs of ``seq`` read: its raw features, or a complex's merged features."""
-        if seq in self.complex_sequences:
-            return self.features.complex_features(self.complex_sequences[seq].name)
-        return self.features.features(seq)
-
-    def predict_inputs(self, wildcards) -> dict[str, str]:
-        self.ready()
-        return {"features": self.sequence_features(wildcards.seq),
-                "params": str(params_path(self.params_dir, wildcards.preset))}
-
-    def sequence_length(self, wildcards) -> int:
-        """Residues of ``seq``: all chains' of a complex."""
-        if wildcards.seq in self.complex_sequences:
-            return self.complex_sequences[wildcards.seq].length
-        return len(self.sequences[wildcards.seq])
-
-    def scores(self, seq: str) -> list[str]:
-        """The scores.json of every model run of ``seq``, in the config's order (what its runs are ranked from)."""
-        return [f"{self.layout.prediction_dir(seq, model)}/scores.json" for model in self.models_of(seq)]
-
-    def sealed_files(self) -> Iterator[str]:
-        """The batch file, and the predict and relax stages' files of each sequence and complex (existing or not)."""
-        yield self.layout.batch_records()
-        for seq in [*self.sequences, *self.complex_sequences]:
-            for model in self.models_of(seq):
-                yield from (f"{self.layout.prediction_dir(seq, model)}/{name}" for name in PREDICTION_FILES)
-            for rank in range(self.relax_count(seq)):
-                yield from (self.layout.relaxed(seq, rank), self.layout.relaxed(seq, rank, "json"))
-
-    # ---------------------------------------------------------------------------------------------- relax
-    def relax_count(self, seq: str) -> int:
-        """How many ranked models of ``seq`` are relaxed (relax.mode)."""
-        return RELAX_COUNTS[self.config["relax"]["mode"]](len(self.models_of(seq)))
-
-    def relaxed_models(self, seq: str) -> list[str]:
-        return [self.layout.relaxed(seq, rank) for rank in range(self.relax_count(seq))]
-
-    def relax_inputs(self, wildcards) -> dict[str, Any]:
-        self.ready()
-        return {"unrelaxed": [f"{self.layout.prediction_dir(wildcards.seq, model)}/unrelaxed.pdb"
-                              for model in self.models_of(wildcards.seq)],
-                "scores": self.scores(wildcards.seq)}
-
-    # --------------------------------------------------------------------------------------------- report
-    @functools.cached_property
-    def report_kinds(self) -> dict[str, ReportKind]:
-        """The report rule of single-chain targets ("target") and of complexes ("complex")."""
-        complex_models = tuple(self.complex_model_names)
-        return {"target": ReportKind("report_target", "Targets", "target", tuple(self.model_names),
-                                     tuple(self.ptm_model_names), interfaces=False),
-                "complex": ReportKind("report_complex", "Complexes", "complex", complex_models, complex_models,
-                                      interfaces=True)}
-
-    def report_wildcard(self, kind: str) -> str:
-        """The {target} constraint of the report rule of ``kind`` (:func:`snakefold.plan.report.kind_wildcards`)."""
-        single, complexes = kind_wildcards(list(self.targets), list(self.complexes))
-        return complexes if kind == "complex" else single
-
-    def report_files(self, target: str) -> list[str]:
-        """Every file the report writes for ``target`` (a target or complex of the batch), ranking.json first."""
-        kind = self.report_kinds["complex" if target in self.complexes else "target"]
-        return kind.files(self.layout.target_dir(target))
-
-    def report_inputs(self, wildcards) -> dict[str, Any]:
-        self.ready()
-        target = self.any_target(wildcards.target)
-        seq = target.seq_key
-        inputs = {
-            "scores": self.scores(seq),
-            "predictions": [f"{self.layout.prediction_dir(seq, model)}/{name}" for model in self.models_of(seq)
-                            for name in ("outputs.npz", "unrelaxed.pdb")],
-            "relaxed": self.relaxed_models(seq),
-            "features": self.sequence_features(seq),
-        }
-        if target.is_complex:
-            inputs["pairing"] = self.features.complex_features(target.name, "summary.json")
-        return inputs
-
-    def work_dir(self, target: str) -> str:
-        """The work directory of ``target``'s sequence (shared by every target with that sequence)."""
-        return f"{self.layout.work}/{self.any_target(target).seq_key}"
-
-    def target_models(self, wildcards) -> list[str]:
-        """The model runs of the ``target``'s sequence or complex."""
-        return self.models_of(self.any_target(wildcards.target).seq_key)
-
-    def target_length(self, wildcards) -> int:
-        return self.any_target(wildcards.target).length
-
-    def batch_outputs(self, wildcards=None) -> list[str]:
-        """What `snakemake` with no target builds: every target's and complex's report, a screen's table.
-
-        A report is asked for by its SHA256SUMS, which it writes last and which lists every other file it wrote:
-        one file per target for Snakemake to look up, not ten. A listed file that is missing or changed makes
-        SHA256SUMS damaged (:mod:`snakefold.plan.integrity`), so the report runs again."""
-        self.ready()
-        return ([f"{self.layout.target_dir(name)}/{SUMS_NAME}" for name in [*self.targets, *self.complexes]]
-                + self.pulldown_outputs())
-
-    def completed_targets(self, wildcards=None) -> list[str]:
-        """The outputs of every target whose outputs are all there, and a screen's table and heat map once every
-        pair is (what `snakemake completed --report` shows)."""
-        self.ready()
-        names = [*self.targets, *self.complexes]
-        complete = [name for name in names if all(Path(path).exists() for path in self.report_files(name))]
-        screen = self.pulldown_outputs()
-        screen_done = {target.name for target in self.pulldown_pairs} <= set(complete) and all(
-            Path(path).exists() for path in screen)
-        return [path for name in complete for path in self.report_files(name)] + (screen if screen_done else [])
-
-    # ------------------------------------------------------------------------------------------- pulldown
-    @property
-    def pulldown_pairs(self) -> list[Target]:
-        """The complexes of the pulldown screen (bait x prey), in the order they were planned."""
-        return [target for target in self.batch.complexes if target.name in self.batch.pulldown]
-
-    def pulldown_outputs(self, wildcards=None) -> list[str]:
-        """pulldown.tsv and pulldown.png when the batch has a screen."""
-        if not self.pulldown_pairs:
-            return []
-        return [self.layout.batch_file("pulldown.tsv"), self.layout.batch_file("pulldown.png")]
-
-    def pulldown_inputs(self, wildcards=None) -> list[str]:
-        """The ranking.json of every pair of the screen."""
-        self.ready()
-        return [f"{self.layout.target_dir(target.name)}/ranking.json" for target in self.pulldown_pairs]
-
     @functools.cached_property
     def downloads(self) -> DownloadStage:
         """The download rules' functions (:class:`snakefold.plan.downloads.DownloadStage`)."""
@@ -500,6 +297,11 @@ def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[]
         return path
 
     plan.features = FeatureStage(plan.sequences, plan.complexes, layout, plan.ready)
+    plan.predict = PredictStage(config, layout, plan.sequences, plan.complex_sequences, plan.features, plan.ready,
+                                plan.stop_with)
+    plan.report = ReportStage(layout, plan.targets, plan.complexes,
+                              [target for target in plan.batch.complexes if target.name in plan.batch.pulldown],
+                              plan.predict, plan.features, plan.ready)
     plan.templates = TemplateStage(plan.sequences, layout.template_entry, layout.query_fasta, plan.ready)
     plan.chain_templates = TemplateStage(plan.batch.chain_sequences, layout.chain_template_entry, layout.query_fasta,
                                          plan.ready)

@@ -5,7 +5,7 @@ Per sequence directory ``{WORK}/{seq}``, per model run ``<model>`` = ``<preset>_
 ``plddt`` [L], ``structure_module/final_atom_positions`` [L, 37, 3], ``structure_module/final_atom_mask``
 [L, 37], and for pTM presets ``predicted_aligned_error`` [L, L] with ``max_predicted_aligned_error`` []).
 Relaxed models: ``relaxed/rank_<i>.pdb`` for the i-th ranked model. The runs are ranked from their scores
-where a ranking is used (:func:`rank_model_runs`, :mod:`snakefold.model.ranking`).
+where a ranking is used (:func:`rank_model_runs`, :mod:`snakefold.common.ranking`).
 
 Every problem is reported with the file and the key that is wrong: a malformed output is a bug in the
 stage that wrote it, and the message must lead there.
@@ -22,7 +22,7 @@ import numpy as np
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.intermediates import read_intermediate_json, read_intermediate_npz
-from snakefold.model.ranking import best_first, ranking_confidence
+from snakefold.common.ranking import best_first, ranking_confidence
 
 SCORE_KEYS = ("model", "preset", "seed", "mean_plddt", "ptm", "ranking_confidence", "plddt",
               "max_predicted_aligned_error", "num_recycles", "params", "timings")
@@ -105,7 +105,7 @@ def _run_score(scores: dict, metric: str, path: Path) -> float:
 
 def rank_model_runs(scores_paths: list[str | Path], metric: str) -> SequenceRanking:
     """The model runs whose ``scores.json`` are at ``scores_paths`` (in the order of the config's runs), ranked
-    by ``metric`` (:mod:`snakefold.model.ranking`); each run's directory is its scores' directory."""
+    by ``metric`` (:mod:`snakefold.common.ranking`); each run's directory is its scores' directory."""
     if not scores_paths:
         raise SnakefoldError("no model run to rank: give the scores.json of every model run of the sequence")
     confidence, directories, untrained = {}, {}, False

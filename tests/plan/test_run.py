@@ -24,11 +24,11 @@ def test_targets_that_share_a_sequence_share_its_jobs(tmp_path):
     plan = plan_run(_config(tmp_path), main_process=False)
     assert plan.problems == []
     assert list(plan.targets) == ["ubq", "again"] and list(plan.sequences) == [sequence_key(UBIQUITIN)]
-    assert len(plan.features.jobs) == 1 and plan.model_names == ["model_1_ptm_seed0", "model_3_seed0"]
-    assert plan.ptm_model_names == ["model_1_ptm_seed0"]
-    files = plan.report_files("ubq")
+    assert len(plan.features.jobs) == 1 and plan.predict.model_names == ["model_1_ptm_seed0", "model_3_seed0"]
+    assert plan.predict.ptm_model_names == ["model_1_ptm_seed0"]
+    files = plan.report.files("ubq")
     assert files[0].endswith("/ubq/ranking.json") and any(name.endswith("/ubq/pae.png") for name in files)
-    assert plan.batch_outputs() == [f"{plan.layout.target_dir(name)}/SHA256SUMS" for name in ("ubq", "again")]
+    assert plan.report.batch_outputs() == [f"{plan.layout.target_dir(name)}/SHA256SUMS" for name in ("ubq", "again")]
 
 
 def test_problems_stop_the_run_only_when_the_dag_needs_the_plan(tmp_path, capsys):
@@ -36,7 +36,7 @@ def test_problems_stop_the_run_only_when_the_dag_needs_the_plan(tmp_path, capsys
     plan = plan_run(config)  # reading the Snakefile (and --lint) never stops
     assert any("msa.precomputed_dir" in problem for problem in plan.problems)
     with pytest.raises(SystemExit) as stopped:
-        plan.batch_outputs()
+        plan.report.batch_outputs()
     assert stopped.value.code == 1 and "msa.precomputed_dir" in capsys.readouterr().err
 
 
@@ -44,7 +44,7 @@ def test_the_parameter_files_are_checked_only_when_a_prediction_is_planned(tmp_p
     plan = plan_run(_config(tmp_path, model={"presets": ["model_3"], "params_dir": str(tmp_path / "absent")}))
     assert plan.problems == [] and plan.all_features()
     with pytest.raises(SystemExit):
-        plan.predict_inputs(type("Wildcards", (), {"seq": sequence_key(UBIQUITIN), "preset": "model_3"})())
+        plan.predict.inputs(type("Wildcards", (), {"seq": sequence_key(UBIQUITIN), "preset": "model_3"})())
     assert "config key 'model.params_dir'" in capsys.readouterr().err
 
 
@@ -66,8 +66,8 @@ def test_every_rule_function_of_a_large_batch_has_a_short_text_and_known_paramet
                                                for index in range(2000)))
     config = {**_config(tmp_path), "inputs": [str(tmp_path / "in.fasta")]}
     plan = plan_run(config, main_process=False)
-    stages = [plan, plan.features, plan.templates, plan.chain_templates, plan.regression, plan.downloads,
-              plan.prediction_groups]
+    stages = [plan, plan.features, plan.templates, plan.chain_templates, plan.predict, plan.predict.groups,
+              plan.report, plan.regression, plan.downloads]
     for stage in stages:
         functions = [getattr(stage, name) for name, member in vars(type(stage)).items()
                      if inspect.isfunction(member) and not name.startswith("_") and name != "is_dry_run"]

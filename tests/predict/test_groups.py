@@ -187,17 +187,17 @@ def test_complexes_of_one_bucket_are_grouped_apart_from_single_chains(tmp_path):
                                "multimer_num_recycle": 7},
                      "resources": {"group_small_predictions": {"max_length": 96}}}, main_process=False)
     assert plan.problems == []
-    groups = plan.prediction_groups
+    groups = plan.predict.groups
     pairs = {name: sequence_key(target.sequence) for name, target in plan.complexes.items()}
     assert sorted(groups.groups) == ["model_1_multimer_v3_seed0_L96_0", "model_3_seed0_L48_0"]
     complexes = groups.groups["model_1_multimer_v3_seed0_L96_0"]
     assert complexes.seqs == (pairs["vv"], pairs["vt"]) and complexes.preset == "model_1_multimer_v3"
     assert groups.groups["model_3_seed0_L48_0"].seqs == (sequence_key(VILLIN), sequence_key(TINY))
     wildcards = argparse.Namespace(group=complexes.name)
-    assert groups.group_inputs(wildcards)["features"] == [plan.sequence_features(seq) for seq in complexes.seqs]
+    assert groups.group_inputs(wildcards)["features"] == [plan.predict.sequence_features(seq) for seq in complexes.seqs]
     assert groups.group_lengths(wildcards) == [2 * len(VILLIN), len(VILLIN) + len(TINY)]
-    assert groups.group_num_recycle(wildcards) == 7
-    assert groups.group_num_recycle(argparse.Namespace(group="model_3_seed0_L48_0")) == 3
+    assert groups.group_options(wildcards)[:2] == ["--num-recycle", "7"]
+    assert groups.group_options(argparse.Namespace(group="model_3_seed0_L48_0"))[:2] == ["--num-recycle", "3"]
     # tt (32 residues) is alone in its bucket, long (108) beyond max_length: both run alone
     assert [groups.group_of(pairs[name], "model_1_multimer_v3_seed0") for name in ("tt", "long")] == [None, None]
 
@@ -215,10 +215,10 @@ def test_groups_hold_at_most_max_members_in_batch_order(tmp_path):
     plan = plan_run(config, main_process=False)
     assert plan.problems == []
     keys = [sequence_key(sequence) for sequence in sequences.values()]
-    groups = plan.prediction_groups.groups
+    groups = plan.predict.groups.groups
     assert {name: group.seqs for name, group in groups.items()} == {
         "model_3_seed0_L48_0": (keys[0], keys[1]), "model_3_seed0_L48_1": (keys[2], keys[3])}
-    assert plan.prediction_groups.group_of(keys[4], "model_3_seed0") is None
+    assert plan.predict.groups.group_of(keys[4], "model_3_seed0") is None
     config["resources"]["group_small_predictions"]["max_members"] = 1
     with pytest.raises(SnakefoldError, match="max_members"):
         validate_config(config, with_snakemake=False)

@@ -72,7 +72,7 @@ rule complex_features:
 
 rule pulldown:
     input:
-        rankings=PLAN.pulldown_inputs,
+        rankings=PLAN.report.pulldown_inputs,
         batch=PLAN.layout.batch_records(),
     output:
         tsv=report(

@@ -48,4 +48,3 @@ rule query_fasta:
         from snakefold.common.atomic import atomic_write_text
 
         atomic_write_text(output[0], params.text)
-

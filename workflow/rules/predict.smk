@@ -4,7 +4,7 @@
               features, {work}/{seq}/predictions/<model>/unrelaxed.pdb, scores.json and outputs.npz
 
 The runs are ranked where a ranking is used, by the relax and report jobs, from their scores.json
-(model.rank_by; snakefold/model/ranking.py).
+(model.rank_by; snakefold/common/ranking.py).
 
 Model runs: every preset of model.presets with the seeds random_seed .. random_seed + num_seeds - 1
 (snakefold/plan/model.py). A complex ({seq} its key: its work directory) runs model.multimer_presets on its
@@ -34,42 +34,36 @@ from snakefold.plan.resources import grouped_resources, stage_group, stage_resou
 
 rule predict_group:
     input:
-        unpack(PLAN.prediction_groups.group_inputs),
+        unpack(PLAN.predict.groups.group_inputs),
     output:
-        directory(PLAN.prediction_groups.directory("{group}")),
+        directory(PLAN.predict.groups.directory("{group}")),
     log:
         PLAN.layout.log("predict", "_groups/{group}"),
     benchmark:
         PLAN.layout.benchmark("predict", "_groups/{group}")
     wildcard_constraints:
-        group=PLAN.prediction_groups.group_wildcard(),
+        group=PLAN.predict.groups.group_wildcard(),
     group:
-        stage_group(config, "predict", length=PLAN.prediction_groups.longest)
+        stage_group(config, "predict", length=PLAN.predict.groups.longest)
     conda:
-        f"../../envs/{PLAN.predict_environment}"
+        f"../../envs/{PLAN.predict.environment}"
     threads: stage_threads(config, "predict")
     resources:
-        **grouped_resources(config, "predict", lengths=PLAN.prediction_groups.group_lengths),
+        **grouped_resources(config, "predict", lengths=PLAN.predict.groups.group_lengths),
     params:
-        preset=PLAN.prediction_groups.group_preset,
-        seed=PLAN.prediction_groups.group_seed,
-        out_dirs=PLAN.prediction_groups.member_runs,
-        num_recycle=PLAN.prediction_groups.group_num_recycle,
-        tolerance=PLAN.prediction_groups.group_tolerance,
-        buckets=PLAN.length_buckets,
-        cache=PLAN.compilation_cache,
-        precision="--bfloat16" if config["model"]["bfloat16"] else "",
+        preset=PLAN.predict.groups.group_preset,
+        seed=PLAN.predict.groups.group_seed,
+        out_dirs=PLAN.predict.groups.member_runs,
+        options=PLAN.predict.groups.group_options,
     shell:
         "mkdir -p {output:q} && snakefold predict --keep-going --features {input.features:q} --preset {params.preset}"
-        " --params {input.params:q} --seed {params.seed} --num-recycle {params.num_recycle}"
-        " --recycle-early-stop-tolerance {params.tolerance} --length-buckets {params.buckets}"
-        " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dirs:q} 2> {log:q}"
+        " --params {input.params:q} --seed {params.seed} {params.options:q} --out-dir {params.out_dirs:q} 2> {log:q}"
 
 
 rule predict:
     input:
-        unpack(PLAN.predict_inputs),
-        group=ancient(PLAN.prediction_groups.group_input),
+        unpack(PLAN.predict.inputs),
+        group=ancient(PLAN.predict.groups.group_input),
     output:
         pdb=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/unrelaxed.pdb",
         scores=f"{PLAN.layout.prediction_dir('{seq}', '{preset}_seed{seed}')}/scores.json",
@@ -79,27 +73,18 @@ rule predict:
     benchmark:
         PLAN.layout.benchmark("predict", "{seq}/{preset}_seed{seed}")
     wildcard_constraints:
-        preset=PLAN.preset_wildcard(),
+        preset=PLAN.predict.preset_wildcard(),
         seed=r"\d+",
     group:
-        stage_group(config, "predict", length=PLAN.sequence_length)
+        stage_group(config, "predict", length=PLAN.predict.sequence_length)
     conda:
-        f"../../envs/{PLAN.predict_environment}"
+        f"../../envs/{PLAN.predict.environment}"
     threads: stage_threads(config, "predict")
     resources:
-        **stage_resources(config, "predict", length=PLAN.sequence_length),
+        **stage_resources(config, "predict", length=PLAN.predict.sequence_length),
     params:
         out_dir=PLAN.layout.prediction_dir("{seq}", "{preset}_seed{seed}"),
-        num_recycle=PLAN.num_recycle,
-        tolerance=PLAN.recycle_tolerance,
-        buckets=PLAN.length_buckets,
-        cache=PLAN.compilation_cache,
-        precision="--bfloat16" if config["model"]["bfloat16"] else "",
-        from_run=PLAN.prediction_groups.from_run,
+        options=PLAN.predict.options,
     shell:
         "snakefold predict --features {input.features:q} --preset {wildcards.preset} --params {input.params:q}"
-        " --seed {wildcards.seed} --num-recycle {params.num_recycle}"
-        " --recycle-early-stop-tolerance {params.tolerance} --length-buckets {params.buckets}"
-        " --compilation-cache-dir {params.cache:q} {params.precision} --out-dir {params.out_dir:q}"
-        " {params.from_run:q} 2> {log:q}"
-
+        " --seed {wildcards.seed} {params.options:q} --out-dir {params.out_dir:q} 2> {log:q}"

@@ -34,8 +34,8 @@ rule regression_check:
         **stage_resources(config, "regression"),
     params:
         record=PLAN.record_json,
-        work_dir=lambda wildcards: PLAN.work_dir(wildcards.target),
-        models=PLAN.target_models,
+        work_dir=PLAN.report.work_dir,
+        models=PLAN.report.models,
         options=PLAN.regression.options,
         thresholds=PLAN.regression.threshold_options,
         golden_stamp=PLAN.regression.golden_stamp,
@@ -93,9 +93,9 @@ rule regression_refresh:
         **stage_resources(config, "regression"),
     params:
         targets=lambda wildcards: PLAN.regression.golden_targets(),
-        work_dirs=lambda wildcards: [PLAN.work_dir(name) for name in PLAN.regression.golden_targets()],
+        work_dirs=lambda wildcards: [PLAN.report.target_work_dir(name) for name in PLAN.regression.golden_targets()],
         golden=lambda wildcards: [PLAN.regression.targets[name]["golden"] for name in PLAN.regression.golden_targets()],
-        models=PLAN.model_names,
+        models=PLAN.predict.model_names,
     shell:
         "snakefold regression refresh --batch {input.batch:q} --target {params.targets:q}"
         " --work-dir {params.work_dirs:q} --golden {params.golden:q} --models {params.models:q} 2>&1 | tee {log:q}"

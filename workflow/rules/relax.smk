@@ -1,7 +1,7 @@
 """Relax: restrained Amber minimisation of the ranked models of each distinct sequence (snakefold relax).
 
 The job for rank i of sequence {seq} ranks the sequence's model runs from their scores.json (model.rank_by,
-or 0.8 ipTM + 0.2 pTM for a complex: snakefold/model/ranking.py), takes the i-th best (counted from 0) from
+or 0.8 ipTM + 0.2 pTM for a complex: snakefold/common/ranking.py), takes the i-th best (counted from 0) from
 {work}/{seq}/predictions/<model>/unrelaxed.pdb, and writes
 {work}/{seq}/relaxed/rank_<i>.pdb with rank_<i>.json (energies, RMSD, violations, attempts, platform,
 wall time). relax.mode decides how many ranks are relaxed: best 1, all every model, none 0. Every
@@ -13,7 +13,7 @@ from snakefold.plan.resources import stage_resources, stage_threads
 
 rule relax:
     input:
-        unpack(PLAN.relax_inputs),
+        unpack(PLAN.predict.relax_inputs),
     output:
         pdb=PLAN.layout.relaxed("{seq}", "{rank}"),
         metrics=PLAN.layout.relaxed("{seq}", "{rank}", "json"),
@@ -25,9 +25,9 @@ rule relax:
         "../../envs/relax.yaml"
     threads: stage_threads(config, "relax")
     resources:
-        **stage_resources(config, "relax", length=PLAN.sequence_length),
+        **stage_resources(config, "relax", length=PLAN.predict.sequence_length),
     params:
-        metric=PLAN.rank_metric,
+        metric=PLAN.predict.metric,
         settings=config["relax"],
     shell:
         "snakefold relax --scores {input.scores:q} --metric {params.metric:q} --rank {wildcards.rank}"

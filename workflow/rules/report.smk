@@ -22,13 +22,13 @@ from snakefold.plan.resources import stage_resources, stage_threads
 
 # report_target (single chains) and report_complex (complexes): one declaration, two rules
 # (snakefold.plan.report.ReportKind), told apart by their {target} constraint.
-for kind, report_kind in PLAN.report_kinds.items():
+for kind, report_kind in PLAN.report.kinds.items():
 
     rule:
         name:
             report_kind.rule
         input:
-            unpack(PLAN.report_inputs),
+            unpack(PLAN.report.inputs),
         output:
             **report_kind.outputs(PLAN.layout.target_dir("{target}")),
             figures=[
@@ -44,15 +44,15 @@ for kind, report_kind in PLAN.report_kinds.items():
         log:
             PLAN.layout.log("report", "{target}"),
         wildcard_constraints:
-            target=PLAN.report_wildcard(kind),
+            target=PLAN.report.wildcard(kind),
         conda:
             "../../envs/report.yaml"
         threads: stage_threads(config, "report")
         resources:
-            **stage_resources(config, "report", length=PLAN.target_length),
+            **stage_resources(config, "report", length=PLAN.report.length),
         params:
             record=PLAN.record_json,
-            metric=PLAN.rank_metric,
+            metric=PLAN.report.metric,
             out_dir=PLAN.layout.target_dir("{target}"),
             benchmarks=f"{PLAN.layout.logs}/benchmarks",
             dpi=config["report"]["dpi"],
@@ -97,6 +97,6 @@ rule summary:
 rule completed:
     """Target for `snakemake completed --report report.html`: the files of every target that completed."""
     input:
-        PLAN.completed_targets,
+        PLAN.report.completed,
         rules.summary.output,
     localrule: True

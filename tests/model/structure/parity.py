@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from snakefold.common.ranking import ranking_confidence
 from snakefold.model import confidence
 from snakefold.model.all_atom import atom37_to_torsion_angles
 from snakefold.model.heads import (
@@ -31,7 +32,6 @@ from snakefold.model.heads import (
 )
 from snakefold.model.hyperparameters import GlobalConfig
 from snakefold.model.invariant_point_attention import InvariantPointAttentionConfig
-from snakefold.model.ranking import ranking_confidence
 from snakefold.model.structure_module import StructureModule, StructureModuleConfig, TorsionAngleResNetConfig
 
 SMALL_FIXTURE = Path(__file__).parent / "fixtures" / "structure_small.npz"

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from snakefold.common.ranking import ranking_confidence
 from snakefold.model import confidence
-from snakefold.model.ranking import ranking_confidence
 
 PAE_BREAKS = np.linspace(0.0, 31.0, 63).astype(np.float32)  # the PAE head's bin edges
 
