@@ -21,7 +21,7 @@ The model runs of a sequence are ranked where a ranking is used (relax, report: 
 
 Complexes (:mod:`snakefold.plan.complexes`) are searched per distinct chain: every chain gets the MSA
 searches (shared, by content, with single-chain targets of the same sequence and other complexes and
-batches), and every chain of a heteromeric complex the UniProt pairing search (``Plan.pairing_entries``)
+batches), and every chain of a heteromeric complex the UniProt pairing search (:mod:`snakefold.plan.searches`)
 and, with templates on, AlphaFold-Multimer's template search (hmmbuild from its first MSA, hmmsearch
 against pdb_seqres: :mod:`snakefold.templates.pdb_seqres`). Per complex, complex_features pairs and merges
 its chains' cache entries (:mod:`snakefold.msa.multimer`) into one content-keyed entry, keyed by the
@@ -38,58 +38,25 @@ order): predict (``model.multimer_presets``, AlphaFold2's multimer seeds:
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import Batch, Target, sequence_key
-from snakefold.common.hashing import file_sha256
+from snakefold.common.fasta import Batch, Target
 from snakefold.common.snakemake_internals import job_functions
 from snakefold.common.target_record import batch_document, record_json
-from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
-from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_inputs, check_queries
-from snakefold.msa.formats import query_of_msa_file
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
-from snakefold.plan.cache import content_key
 from snakefold.plan.config import validate_config
 from snakefold.plan.downloads import DownloadStage
-from snakefold.plan.features import COMPLEX_FEATURES_FORMAT, FEATURES_FORMAT, PAIRING_SETTINGS, FeatureStage
+from snakefold.plan.features import FeatureStage, plan_complex_features, plan_features
 from snakefold.plan.integrity import damaged_files, remove_damaged
 from snakefold.plan.layout import TARGET_NAME, Layout
 from snakefold.plan.model import model_section_problems
-from snakefold.plan.msa import TOOL_VERSIONS, MsaPlan, database_problems, msa_plan, precomputed_msa_file
 from snakefold.plan.predict import PredictStage
 from snakefold.plan.regression import RegressionStage, plan_regression
 from snakefold.plan.report import ReportStage
+from snakefold.plan.searches import SearchStage, plan_searches
 from snakefold.plan.templates import HHSEARCH, PDB_SEQRES, TemplateSearch, TemplateStage, plan_templates
-from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
-from snakefold.tools.kalign import kalign_version
-
-#: What to run when the databases a config names are not there.
-DATABASES_HINT = ("`snakemake download --configfile <your config>` installs the databases the config needs; the "
-                  "demo's (config.yaml) are built by `scripts/demo` (`.venv/bin/python demo/make_databases.py`)")
-
-
-@dataclass(frozen=True)
-class MsaEntry:
-    """One MSA of a sequence: the search's name, the file, its format and key (a precomputed file's SHA-256)."""
-
-    name: str
-    path: str
-    format: str
-    key: str
-
-
-@dataclass(frozen=True)
-class SearchJob:
-    """One msa_<search> job: the sequence it searches and the search as JSON for ``snakefold msa --spec``."""
-
-    seq: str
-    spec: str
 
 
 @job_functions
@@ -99,13 +66,8 @@ class Plan:
     layout: Layout
     batch: Batch
     problems: list[str] = field(default_factory=list)
-    msa: MsaPlan | None = None
-    #: seq -> its MSAs in merge order ([] for single_sequence); single-chain targets' and complexes' chains
-    msa_entries: dict[str, list[MsaEntry]] = field(default_factory=dict)
-    #: seq -> its UniProt search for pairing, for each chain of a heteromeric complex
-    pairing_entries: dict[str, MsaEntry] = field(default_factory=dict)
-    #: search cache key -> the job that makes it
-    search_jobs: dict[str, SearchJob] = field(default_factory=dict)
+    #: the MSA searches of every distinct sequence and chain (:mod:`snakefold.plan.searches`)
+    searches: SearchStage | None = None
     #: the template search of each distinct single-chain sequence (hhsearch) and of each distinct chain of the
     #: complexes (hmmsearch against pdb_seqres): :mod:`snakefold.plan.templates`
     templates: TemplateStage | None = None
@@ -232,23 +194,6 @@ class Plan:
         for file in damaged:
             print(f"snakefold: {file.notice(dry_run)}", file=sys.stderr)
 
-    # ----------------------------------------------------------------------------------------------- MSAs
-    def msa_query(self, wildcards) -> str:
-        self.ready()
-        return self.layout.query_fasta(self.search_jobs[wildcards.key].seq)
-
-    def msa_spec(self, wildcards) -> str:
-        return self.search_jobs[wildcards.key].spec
-
-    def search_length(self, wildcards) -> int:
-        return len(self.search_sequences[self.search_jobs[wildcards.key].seq])
-
-    def all_msas(self, wildcards=None) -> list[str]:
-        """Every MSA search of the batch: each distinct sequence's and chain's, and the chains' pairing searches."""
-        self.ready()
-        return ([entry.path for entries in self.msa_entries.values() for entry in entries]
-                + [entry.path for entry in self.pairing_entries.values()])
-
     # ------------------------------------------------------------------------------------------ templates
     @property
     def templates_enabled(self) -> bool:
@@ -305,13 +250,18 @@ def plan_run(config: dict, *, main_process: bool = True, is_dry_run: Callable[[]
     plan.templates = TemplateStage(plan.sequences, layout.template_entry, layout.query_fasta, plan.ready)
     plan.chain_templates = TemplateStage(plan.batch.chain_sequences, layout.chain_template_entry, layout.query_fasta,
                                          plan.ready)
-    _plan_msas(plan, entry)
+    plan.searches, problems = plan_searches(config, layout, plan.search_sequences, plan.batch.paired_chain_keys,
+                                            plan.targets, plan.ready, entry, stopped=bool(plan.problems))
+    plan.problems.extend(problems)
     if plan.templates_enabled and plan.sequences:
         _plan_template_stage(plan, plan.templates, HHSEARCH, entry)
-    if plan.templates_enabled and plan.batch.complexes and plan.msa.mode != "precomputed":
+    if plan.templates_enabled and plan.batch.complexes and plan.searches.msa.mode != "precomputed":
         _plan_template_stage(plan, plan.chain_templates, PDB_SEQRES, entry)
-    _plan_features(plan, entry)
-    _plan_complex_features(plan, entry)
+    if not plan.problems:  # else the run stops before any job; MSA or template entries may be unplanned
+        plan_features(plan.features, plan.searches, plan.template_features, entry)
+        if plan.complexes:
+            plan.problems.extend(plan_complex_features(plan.features, plan.searches, plan.chain_templates, config,
+                                                       layout, entry))
     plan.problems.extend(model_section_problems(config))
     plan.regression, problems = plan_regression(config["regression"], plan.targets, plan.complexes, layout,
                                                 plan.ready, plan.stop_with)
@@ -330,161 +280,10 @@ def _check_batch(plan: Plan, notify: Callable[[str], None]) -> None:
         notify("no valid target is left to predict: the run writes rejected.tsv and the summary only")
 
 
-def _plan_msas(plan: Plan, entry: Callable[[str], str]) -> None:
-    config, layout = plan.config, plan.layout
-    paired_chains = plan.batch.paired_chain_keys
-    plan.msa = msa = msa_plan(config, pairing=bool(paired_chains))
-    plan.problems.extend(msa.problems)
-    missing_databases = database_problems(msa, verified_dir=layout.verified_databases())
-    plan.problems.extend(missing_databases)
-    if missing_databases:
-        plan.problems.append(DATABASES_HINT)
-    if msa.mode == "precomputed":
-        if not msa.problems:
-            _plan_precomputed(plan)
-        return
-    versions = {}
-    for tool in sorted({search.tool for search in msa.all_searches}):
-        try:
-            versions[tool] = TOOL_VERSIONS[tool]()
-        except SnakefoldError as error:
-            plan.problems.append(f"msa.mode '{msa.mode}' with databases.preset '{msa.preset}' needs {tool}: {error}")
-    if plan.problems or msa.mode == "single_sequence":
-        return
-    fingerprints = {search.name: search.fingerprints() for search in msa.all_searches}
-
-    def planned(search, seq: str) -> MsaEntry:
-        sequence = plan.search_sequences[seq]
-        key = content_key(search.key_parts(sequence, versions[search.tool], fingerprints[search.name]))
-        path = entry(layout.msa_entry(search.name, key, search.output_format))
-        plan.search_jobs[key] = SearchJob(seq, json.dumps(search.to_spec(), sort_keys=True))
-        return MsaEntry(search.name, path, search.output_format, key)
-
-    for seq in plan.search_sequences:
-        plan.msa_entries[seq] = [planned(search, seq) for search in msa.searches]
-    for seq in paired_chains:
-        plan.pairing_entries[seq] = planned(msa.pairing, seq)
-
-
-def _plan_precomputed(plan: Plan) -> None:
-    """The first target's file of each sequence, keyed by its SHA-256."""
-    for target in plan.targets.values():
-        if target.seq_key in plan.msa_entries:
-            continue
-        try:
-            path = precomputed_msa_file(plan.msa.precomputed_dir, target.name)
-        except SnakefoldError as error:  # it names the target
-            plan.problems.append(str(error))
-            continue
-        try:
-            searched = query_of_msa_file(path)
-        except SnakefoldError as error:
-            plan.problems.append(f"target '{target.name}' ({target.path}, line {target.line}): {error}")
-            continue
-        if searched != target.sequence:
-            plan.problems.append(
-                f"target '{target.name}': the first row of {path} is not the target's sequence (it has "
-                f"{len(searched)} residues starting {searched[:20]!r}; the target {len(target.sequence)} starting "
-                f"{target.sequence[:20]!r}); config key 'msa.precomputed_dir'")
-            continue
-        fmt = "a3m" if path.suffix == ".a3m" else "sto"
-        plan.msa_entries[target.seq_key] = [MsaEntry("precomputed", str(path), fmt, file_sha256(path))]
-
-
 def _plan_template_stage(plan: Plan, stage: TemplateStage, search: TemplateSearch,
                          entry: Callable[[str], str]) -> None:
     """One template search of every sequence of ``stage``, from each sequence's first MSA."""
-    first_msas = {seq: (msas[0].path, msas[0].key) for seq, msas in plan.msa_entries.items() if msas}
-    plan.problems.extend(plan_templates(stage, search, plan.config, plan.layout.verified_databases(), first_msas,
-                                        entry, stopped=bool(plan.problems)))
+    plan.problems.extend(plan_templates(stage, search, plan.config, plan.layout.verified_databases(),
+                                        plan.searches.first_msas(), entry, stopped=bool(plan.problems)))
 
 
-def _plan_features(plan: Plan, entry: Callable[[str], str]) -> None:
-    """One content-keyed entry per sequence: the sequence, its MSAs' keys in merge order, its templates."""
-    if plan.problems:
-        return  # the run stops before any job; MSA or template entries may be unplanned
-    for seq, sequence in plan.sequences.items():
-        msas = plan.msa_entries.get(seq, [])
-        templates = plan.template_features(seq)
-        parts = {"kind": "features", "format": FEATURES_FORMAT, "sequence": sequence, "description": seq,
-                 "msas": [[msa.name, msa.key] for msa in msas],
-                 "templates": Path(templates).name if templates else None}
-        key = content_key(parts)
-        spec = {"sequence": sequence, "description": seq, "templates": templates, "parts": parts,
-                "msas": [{"name": msa.name, "path": msa.path, "format": msa.format} for msa in msas]}
-        entry(plan.features.add(seq, key, spec))
-
-
-def _searched_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
-    """A complex's chains' cache entries (MSAs, UniProt MSA, template features) and their keys, chain by chain."""
-    heteromer = len({chain.sequence for chain in target.chains}) > 1
-    inputs, keys = [], []
-    for chain in target.chains:
-        seq = chain.seq_key
-        msas = plan.msa_entries.get(seq, [])
-        uniprot = plan.pairing_entries.get(seq) if heteromer else None
-        template_key = plan.chain_templates.keys.get(seq)
-        templates = plan.chain_templates.features(seq) if template_key else None
-        inputs.append(ChainInputs(chain.chain_id, chain.record_id, chain.sequence,
-                                  tuple(MsaFile(msa.name, msa.path, msa.format) for msa in msas),
-                                  MsaFile(uniprot.name, uniprot.path, uniprot.format) if uniprot else None,
-                                  templates))
-        keys.append({"chain_id": chain.chain_id, "record_id": chain.record_id, "seq": seq,
-                     "msas": [[msa.name, msa.key] for msa in msas], "uniprot": uniprot.key if uniprot else None,
-                     "templates": template_key})
-    return inputs, keys
-
-
-def _precomputed_template_settings(plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """How precomputed template hits are featurised (for the spec) and its key parts; None twice when off."""
-    if not plan.templates_enabled:
-        return None, None
-    problems = pdb_seqres_database_problems(plan.config, plan.layout.verified_databases(),
-                                            names=("pdb_mmcif", "obsolete_pdbs"))
-    if problems:
-        plan.problems.extend(problems)
-        return None, None
-    settings = pdb_seqres_settings(plan.config)
-    filters = {name: plan.config["templates"][name] for name in
-               ("max_template_date", "max_hits", "max_subsequence_ratio", "min_align_ratio", "min_template_length")}
-    spec = {"mmcif_dir": settings.mmcif_dir, "obsolete": settings.obsolete, "filters": filters}
-    identity = {**filters, "kalign": kalign_version(),
-                "mmcif_dir": fingerprint(MULTIMER_TEMPLATE_DATABASES["pdb_mmcif"], settings.mmcif_dir),
-                "obsolete": fingerprint(MULTIMER_TEMPLATE_DATABASES["obsolete_pdbs"], settings.obsolete)}
-    return spec, identity
-
-
-def _precomputed_chain_inputs(plan: Plan, target: Target) -> tuple[list[ChainInputs], list[dict[str, Any]]]:
-    """A complex's chains' files in AlphaFold2's ``<precomputed_dir>/<complex>/msas/`` and their SHA-256s."""
-    msas_dir = Path(plan.msa.precomputed_dir, target.name, "msas")
-    chains = [(chain.chain_id, chain.record_id, chain.sequence) for chain in target.chains]
-    inputs = alphafold_msas_inputs(msas_dir, chains, plan.config["msa"]["max_hits"], templates=plan.templates_enabled)
-    problems = check_queries(inputs)
-    if problems:
-        raise SnakefoldError("; ".join(problems))
-    keys = [{"chain_id": chain.chain_id, "record_id": chain.record_id, "seq": sequence_key(chain.sequence),
-             "files": [[Path(path).name, file_sha256(path)] for path in chain.files()]} for chain in inputs]
-    return inputs, keys
-
-
-def _plan_complex_features(plan: Plan, entry: Callable[[str], str]) -> None:
-    """One content-keyed entry per complex: its chains' inputs' keys in chain order and the pairing settings."""
-    if plan.problems or not plan.batch.complexes:
-        return  # the run stops before any job; MSA or template entries may be unplanned
-    precomputed = plan.msa.mode == "precomputed"
-    template_spec, template_identity = _precomputed_template_settings(plan) if precomputed else (None, None)
-    for target in plan.batch.complexes:
-        try:
-            inputs, keys = (_precomputed_chain_inputs if precomputed else _searched_chain_inputs)(plan, target)
-        except SnakefoldError as error:
-            plan.problems.append(f"complex '{target.name}' ({target.path}, line {target.line}): {error}; config key "
-                                 "'msa.precomputed_dir' (AlphaFold2's msas/ directory of each complex goes in "
-                                 "<precomputed_dir>/<complex>/msas/)")
-            continue
-        parts = {"kind": "complex_features", "format": COMPLEX_FEATURES_FORMAT, "pairing": PAIRING_SETTINGS,
-                 "chains": keys, "templates": template_identity}
-        key = content_key(parts)
-        spec = {"parts": parts, "chains": [chain.to_spec() for chain in inputs], "templates": template_spec}
-        files = tuple(dict.fromkeys(path for chain in inputs for path in chain.files()))
-        for path in plan.features.add_complex(target.name, key, files, spec):
-            entry(path)

@@ -66,8 +66,8 @@ def complex_config(tmp_path: Path, database: Path, records: dict[str, str], **ch
 def run_planned_pairing_search(plan, sequence: str, tmp_path: Path) -> tuple[Path, str]:
     """Run the planned pairing job of ``sequence`` as its rule does (`snakefold msa --spec ...`)."""
     seq = sequence_key(sequence)
-    entry = plan.pairing_entries[seq]
-    job = plan.search_jobs[entry.key]
+    entry = plan.searches.pairing[seq]
+    job = plan.searches.jobs[entry.key]
     query = Path(plan.layout.query_fasta(seq))
     query.parent.mkdir(parents=True, exist_ok=True)
     query.write_text(plan.query_fasta_text(seq))
@@ -81,7 +81,7 @@ def test_jackhmmer_pairing_search_keeps_uniprot_names_and_species(uniprot, tmp_p
     database, species = uniprot
     plan = plan_run(complex_config(tmp_path, database, {"ub_g": f"{UBIQUITIN}:{PROTEIN_G}"},
                                    msa={"max_hits": {"uniprot": 6}}), main_process=False)
-    assert plan.problems == [] and plan.msa.pairing.max_hits == 6
+    assert plan.problems == [] and plan.searches.msa.pairing.max_hits == 6
     path, log = run_planned_pairing_search(plan, UBIQUITIN, tmp_path)
     assert path.parent.name == "uniprot" and path.suffix == ".sto"  # AlphaFold2's uniprot_hits.sto
     command = next(line for line in log.splitlines() if line.startswith("$ ")).split()
@@ -110,7 +110,7 @@ def test_mmseqs2_pairing_search_on_uniprot_built_with_build_db(uniprot, tmp_path
     config["databases"].update(uniprot_mmseqs=str(prefix), custom=[
         {"name": "tiny_mmseqs", "tool": "mmseqs2", "databases": [str(prefix)]}])
     plan = plan_run(config, main_process=False)
-    assert plan.problems == [] and plan.msa.pairing.name == "uniprot_mmseqs"
+    assert plan.problems == [] and plan.searches.msa.pairing.name == "uniprot_mmseqs"
     path, log = run_planned_pairing_search(plan, PROTEIN_G, tmp_path)
     assert "mmseqs result2msa" in log and "--filter-msa" not in log.split("result2msa", 1)[1].splitlines()[0]
     msa = read_msa(path)

@@ -37,11 +37,11 @@ def config(tmp_path, fasta_name: str, complexes: dict[str, str], singles=("A",),
 def searches(plan) -> dict[str, set[str]]:
     """search name -> the sequence keys it searches, from the planned jobs."""
     found: dict[str, set[str]] = {}
-    for entries in plan.msa_entries.values():
+    for entries in plan.searches.entries.values():
         for entry in entries:
-            found.setdefault(entry.name, set()).add(plan.search_jobs[entry.key].seq)
-    for entry in plan.pairing_entries.values():
-        found.setdefault(entry.name, set()).add(plan.search_jobs[entry.key].seq)
+            found.setdefault(entry.name, set()).add(plan.searches.jobs[entry.key].seq)
+    for entry in plan.searches.pairing.values():
+        found.setdefault(entry.name, set()).add(plan.searches.jobs[entry.key].seq)
     return found
 
 
@@ -54,9 +54,9 @@ def test_three_complexes_sharing_chains_search_each_distinct_chain_once(tmp_path
     # heteromers (not D, a homomer's) the pairing search
     assert searches(first) == {"tiny": {key["A"], key["B"], key["C"], key["D"]}, "uniprot": {key["A"], key["B"],
                                                                                                key["C"]}}
-    assert len(first.search_jobs) == 7 and len(first.all_msas()) == 7
-    assert first.msa_entries[key["A"]] == first.msa_entries[first.targets["A"].seq_key]
-    pairing = first.msa.pairing
+    assert len(first.searches.jobs) == 7 and len(first.searches.all_msas()) == 7
+    assert first.searches.entries[key["A"]] == first.searches.entries[first.targets["A"].seq_key]
+    pairing = first.searches.msa.pairing
     assert (pairing.tool, pairing.max_hits, pairing.settings.options["flags"]["E"]) == ("jackhmmer", 50000, 0.0001)
     assert first.all_features() == [first.features.features(key["A"])] + [  # and each complex's merged features once
         first.layout.complex_features_entry(first.features.complex_keys[name], suffix)
@@ -65,15 +65,15 @@ def test_three_complexes_sharing_chains_search_each_distinct_chain_once(tmp_path
     # A second batch sharing chain C: only E is new, so only E's two searches are new jobs.
     second = plan_run(config(tmp_path, "second.fasta", {"W": "CE"}, singles=()), main_process=False)
     assert second.problems == []
-    new = set(second.search_jobs) - set(first.search_jobs)
-    assert {second.search_jobs[job].seq for job in new} == {key["E"]} and len(new) == 2
+    new = set(second.searches.jobs) - set(first.searches.jobs)
+    assert {second.searches.jobs[job].seq for job in new} == {key["E"]} and len(new) == 2
 
 
 def test_a_batch_without_heteromers_needs_no_uniprot(tmp_path):
     write_databases(tmp_path)
     (tmp_path / "uniprot.fasta").unlink()
     plan = plan_run(config(tmp_path, "homomers.fasta", {"Z": "DD"}), main_process=False)
-    assert plan.problems == [] and plan.pairing_entries == {} and plan.msa.pairing is None
+    assert plan.problems == [] and plan.searches.pairing == {} and plan.searches.msa.pairing is None
     plan = plan_run(config(tmp_path, "hetero.fasta", {"X": "AB"}), main_process=False)
     assert any("config key 'databases.uniprot' (search 'uniprot', jackhmmer)" in problem for problem in plan.problems)
 

@@ -25,11 +25,11 @@ def test_each_complex_has_one_entry_keyed_by_its_chains_searches(tmp_path):
     assert [chain["chain_id"] for chain in z["chains"]] == ["A", "B", "C"]
     a, b = (sequence_key(CHAINS[name]) for name in "AB")
     # each chain reads its own search entries: the MSA and, in a heteromer, the UniProt search
-    assert z["chains"][0]["msas"][0]["path"] == plan.msa_entries[a][0].path
-    assert z["chains"][2]["uniprot"]["path"] == plan.pairing_entries[b].path
+    assert z["chains"][0]["msas"][0]["path"] == plan.searches.entries[a][0].path
+    assert z["chains"][2]["uniprot"]["path"] == plan.searches.pairing[b].path
     assert set(plan.features.complex_jobs[keys["Z"]].inputs) == {
-        plan.msa_entries[a][0].path, plan.msa_entries[b][0].path, plan.pairing_entries[a].path,
-        plan.pairing_entries[b].path}
+        plan.searches.entries[a][0].path, plan.searches.entries[b][0].path, plan.searches.pairing[a].path,
+        plan.searches.pairing[b].path}
     w = json.loads(plan.features.complex_jobs[keys["W"]].spec)
     assert [chain["uniprot"] for chain in w["chains"]] == [None, None]  # a homomer is never paired
     assert plan.layout.complex_features_entry(keys["X"], "npz") in plan.all_features()

@@ -15,13 +15,13 @@ UniProt search for AlphaFold-Multimer's pairing (rule msa_uniprot, or msa_unipro
 
 from snakefold.plan.resources import stage_resources, stage_threads
 
-for search in PLAN.msa.all_searches:
+for search in PLAN.searches.msa.all_searches:
 
     rule:
         name:
             f"msa_{search.name}"
         input:
-            query=PLAN.msa_query,
+            query=PLAN.searches.query,
         output:
             PLAN.layout.msa_entry(search.name, "{key}", search.output_format),
         log:
@@ -32,9 +32,9 @@ for search in PLAN.msa.all_searches:
             "../../envs/msa.yaml"
         threads: stage_threads(config, f"msa_{search.tool}")
         resources:
-            **stage_resources(config, f"msa_{search.tool}", length=PLAN.search_length),
+            **stage_resources(config, f"msa_{search.tool}", length=PLAN.searches.length),
         params:
-            spec=PLAN.msa_spec,
+            spec=PLAN.searches.spec,
         shell:
             "snakefold msa --spec {params.spec:q} --query {input.query:q} --output {output:q}"
             " --threads {threads} --timeout-minutes {resources.runtime} --log {log:q} 2>> {log:q}"
@@ -43,5 +43,5 @@ for search in PLAN.msa.all_searches:
 rule all_msas:
     """Target: every MSA search of the batch (single-chain targets, complexes' chains and their pairing searches)."""
     input:
-        PLAN.all_msas,
+        PLAN.searches.all_msas,
     localrule: True
