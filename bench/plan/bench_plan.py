@@ -7,7 +7,9 @@ single_sequence``, no templates, one model preset (model_3; model_1_multimer_v3 
 parameters made once with `snakefold make-params`), no relaxation; the pulldown case is ``pulldown: {baits, preys}`` of that many
 random chains. Each case runs ``snakemake -n --cores 1`` on the repository's Snakefile in a fresh directory,
 as a child process whose own resource usage (``os.wait4``: user + system CPU, peak resident memory) is read
-when it ends; the plan's job count comes from its "Job stats" table.
+when it ends; the plan's job count comes from its "Job stats" table. Beside it, ``snakemake --list-rules``
+on the same batch: parsing the Snakefile (which reads and plans the batch), what every job pays before it
+starts, since each cluster job parses the Snakefile again.
 
 Two references run in the same invocation:
 
@@ -107,8 +109,9 @@ def job_count(output: str) -> int:
     raise RuntimeError(f"no 'Job stats' total in the dry run's output:\n{output[-3000:]}")
 
 
-def dry_run(directory: Path, snakefile: Path, *options: str, **environ: str) -> dict:
-    """``snakemake -n`` in ``directory``: CPU seconds, wall seconds, peak RSS (MiB) and jobs of the child."""
+def dry_run(directory: Path, snakefile: Path, *options: str, count_jobs: bool = True, **environ: str) -> dict:
+    """``snakemake -n`` in ``directory``: CPU seconds, wall seconds, peak RSS (MiB) and (``count_jobs``) jobs of the
+    child."""
     command = [str(BIN / "snakemake"), "--snakefile", str(snakefile), "--directory", str(directory), "-n", "--cores",
                "1", *options]
     environment = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **environ)
@@ -123,7 +126,7 @@ def dry_run(directory: Path, snakefile: Path, *options: str, **environ: str) -> 
     if process.returncode != 0:
         raise RuntimeError(f"the dry run failed ({process.returncode}):\n{text[-3000:]}")
     return {"cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "wall_s": round(wall, 2),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "jobs": job_count(text)}
+            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), **({"jobs": job_count(text)} if count_jobs else {})}
 
 
 def run_case(name: str, params: Path, **sizes: int) -> dict:
@@ -132,11 +135,13 @@ def run_case(name: str, params: Path, **sizes: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_plan_") as scratch, \
             tempfile.TemporaryDirectory(prefix="bench_plan_bare_") as bare:
         load_before = os.getloadavg()[0]
-        measured = dry_run(Path(scratch), REPO / "Snakefile", "--configfile", str(write_case(Path(scratch), params,
-                                                                                             **sizes)))
+        config = str(write_case(Path(scratch), params, **sizes))
+        measured = dry_run(Path(scratch), REPO / "Snakefile", "--configfile", config)
+        # what every job of the batch pays before it starts: parsing the Snakefile (so planning the batch)
+        parse = dry_run(Path(scratch), REPO / "Snakefile", "--configfile", config, "--list-rules", count_jobs=False)
         (Path(bare) / "Snakefile").write_text(BARE_SNAKEFILE)
         floor = dry_run(Path(bare), Path(bare) / "Snakefile", BENCH_PLAN_TARGETS=str(targets))
-        return {"case": name, **sizes, "targets": targets, **measured,
+        return {"case": name, **sizes, "targets": targets, **measured, "parse_cpu_s": parse["cpu_s"],
                 "bare": floor, "cpu_vs_bare": round(measured["cpu_s"] / floor["cpu_s"], 2),
                 "rss_vs_bare": round(measured["peak_rss_mib"] / floor["peak_rss_mib"], 2),
                 "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
@@ -157,15 +162,15 @@ def with_growth(cases: list[dict]) -> list[dict]:
 
 def table(cases: list[dict]) -> str:
     lines = ["| case | jobs | CPU s | wall s | peak RSS MiB | CPU ms / job | growth (size ratio) | bare Snakemake: "
-             "jobs, CPU s, peak RSS MiB | CPU / bare | RSS / bare | load before/after |",
-             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+             "jobs, CPU s, peak RSS MiB | CPU / bare | RSS / bare | parsing, CPU s per job | load before/after |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
     for case in cases:
         growth = f"{case['growth']} ({case['size_ratio']})" if "growth" in case else ""
         bare = case["bare"]
         lines.append(f"| {case['case']} | {case['jobs']:,} | {case['cpu_s']} | {case['wall_s']} | "
                      f"{case['peak_rss_mib']} | {case['cpu_per_job_ms']} | {growth} | {bare['jobs']:,}, "
                      f"{bare['cpu_s']}, {bare['peak_rss_mib']} | {case['cpu_vs_bare']} | {case['rss_vs_bare']} | "
-                     f"{case['load_before']}/{case['load_after']} |")
+                     f"{case['parse_cpu_s']} | {case['load_before']}/{case['load_after']} |")
     return "\n".join(lines)
 
 

@@ -33,7 +33,7 @@ include: "{rules}"
 rule all:
     default_target: True
     input:
-        [path for seq in PLAN.sequences for path in PLAN.relaxed_models(seq)],
+        [path for seq in PLAN.sequences for path in PLAN.predict.relaxed_models(seq)],
 """
 #: target -> sequence (seqB's models are trp-cage too: relaxation reads the models, not the sequence)
 SEQUENCES = {"seqA": "NLYIQWLKDGGPSSGRPPPS", "seqB": "NLYIQWLKDGGPSSGRPPPA"}
@@ -44,12 +44,14 @@ def _work(workdir, target):
 
 
 def _write_predictions(workdir, target, proteins):
-    for name, protein in zip(("model_1_seed0", "model_2_seed0"), proteins):
-        (_work(workdir, target) / "predictions" / name).mkdir(parents=True)
-        (_work(workdir, target) / "predictions" / name / "unrelaxed.pdb").write_text(to_pdb(protein))
-        seal(_work(workdir, target) / "predictions" / name / "unrelaxed.pdb")
-    (_work(workdir, target) / "ranking.json").write_text(json.dumps({"order": ["model_2_seed0", "model_1_seed0"]}))
-    seal(_work(workdir, target) / "ranking.json")  # as the predict and rank jobs seal what they write
+    """model_2's run ranks first (mean pLDDT 80 against 60)."""
+    for name, protein, plddt in zip(("model_1_seed0", "model_2_seed0"), proteins, (60.0, 80.0)):
+        run = _work(workdir, target) / "predictions" / name
+        run.mkdir(parents=True)
+        (run / "unrelaxed.pdb").write_text(to_pdb(protein))
+        (run / "scores.json").write_text(json.dumps({"model": name, "plddt": [plddt] * len(SEQUENCES[target]),
+                                                     "ptm": None, "params": {"untrained": True}}))
+        seal(run / "unrelaxed.pdb", run / "scores.json")  # as the predict jobs seal what they write
 
 
 @pytest.fixture
