@@ -8,7 +8,7 @@ One command runs every case of the grid (lengths x MSA depths x presets x recycl
 subsets) and prints, per case, snakefold/reference ratios of run wall time and of peak memory, compile
 times apart, and how far snakefold's outputs are from the reference's. Each case:
 
-1. **Inputs.** Synthetic raw features (:mod:`tests.model.synthetic`): a random query of length L and
+1. **Inputs.** Synthetic raw features (:mod:`snakefold.features.synthetic`): a random query of length L and
    ``depth`` real MSA rows, mutated copies of it (32 % substitutions, 8 % gaps, deletions); two templates
    for the template preset. No real alignment here is both long and deep enough (the deepest, ColabFold's
    4OT, has 7,797 rows of 59 residues; biotite's 1a00 3,391 rows of 141), and the work both models do
@@ -58,7 +58,7 @@ sys.path.insert(0, str(REPO))
 
 from snakefold.common import residue_constants  # noqa: E402
 from snakefold.common.atomic import atomic_save_npz, atomic_write_json  # noqa: E402
-from tests.model.synthetic import synthetic_raw_features  # noqa: E402
+from snakefold.features.synthetic import synthetic_raw_features  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"

@@ -104,12 +104,12 @@ def bf16_peak_tflops(device_kind: str) -> float | None:
 
 def main() -> None:
     from snakefold.common.atomic import atomic_write_json
+    from snakefold.features.synthetic import synthetic_raw_features
     from snakefold.model.feature_processing import process_features
     from snakefold.model.inference import enable_compilation_cache
     from snakefold.model.model import forward, initial_prev, jitted_apply, recycling_slices
     from snakefold.model.params import init_params
     from snakefold.model.presets import model_config
-    from tests.model.synthetic import synthetic_raw_features
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=512)

@@ -5,7 +5,7 @@
         [--cudnn-lengths 512,2048] [--reference-cases 256:float32,512:float32,512:bfloat16] [--budget-s 500]
     python3 bench/gpu/gpu_bench.py table OUT_DIR/gpu_bench.json     # the table again
 
-Every input is synthetic (:mod:`tests.model.synthetic`): a random sequence of L residues, a shallow MSA of 64
+Every input is synthetic (:mod:`snakefold.features.synthetic`): a random sequence of L residues, a shallow MSA of 64
 rows and 2 templates, seed 0; full-size random parameters of model_1_ptm in the official format; 3 recycles
 (4 iterations). ``run`` works in stages, each one skipped (and said so) when the time left of ``--budget-s``
 cannot hold it, and writes OUT_DIR/gpu_bench.json after each:
@@ -76,7 +76,7 @@ def variant_config(precision: str, attention: str):
 
 
 def raw_features(length: int) -> dict[str, np.ndarray]:
-    from tests.model.synthetic import synthetic_raw_features
+    from snakefold.features.synthetic import synthetic_raw_features
 
     raw = synthetic_raw_features(length, MSA_DEPTH, 2, seed=SEED)
     return {key: value for key, value in raw.items() if value.dtype.kind not in "OSU"}

@@ -3,7 +3,7 @@
     .venv/bin/python bench/model/bench_model.py [--preset model_1_ptm] [--lengths 16,64,128] \
         [--num-msa 700] [--num-recycle 1] [--params params_model_1_ptm.npz]
 
-For each length L: synthetic raw features (:mod:`tests.model.synthetic`: an MSA of ``--num-msa``
+For each length L: synthetic raw features (:mod:`snakefold.features.synthetic`: an MSA of ``--num-msa``
 sequences, two templates for the template presets), processed as the preset processes them (fixed
 sizes: 508/512 clusters, 5120 or 1024 extra sequences; the residue dimension padded to its bucket), then
 ``--num-recycle`` + 1 iterations of the model, compiled once. Parameters come from ``--params`` or are
@@ -21,22 +21,18 @@ import json
 import os
 import platform
 import resource
-import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from snakefold.common.atomic import atomic_write_json  # noqa: E402
-from snakefold.model.feature_processing import process_features  # noqa: E402
-from snakefold.model.model import flatten_result, initial_prev, jitted_apply, recycling_slices  # noqa: E402
-from snakefold.model.params import init_params, load_params  # noqa: E402
-from snakefold.model.presets import model_config  # noqa: E402
-from tests.model.synthetic import synthetic_raw_features  # noqa: E402
+from snakefold.common.atomic import atomic_write_json
+from snakefold.features.synthetic import synthetic_raw_features
+from snakefold.model.feature_processing import process_features
+from snakefold.model.model import flatten_result, initial_prev, jitted_apply, recycling_slices
+from snakefold.model.params import init_params, load_params
+from snakefold.model.presets import model_config
 
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -10,6 +10,7 @@ import pytest
 
 from snakefold.common import residue_constants as rc
 from snakefold.common.errors import SnakefoldError
+from snakefold.features.synthetic import synthetic_raw_features
 from snakefold.model.feature_processing import (
     PROCESSED_FEATURES,
     PROCESSED_TEMPLATE_FEATURES,
@@ -20,7 +21,6 @@ from snakefold.model.feature_processing import (
 )
 from snakefold.model.hyperparameters import FeatureConfig, MaskedMsaConfig
 from snakefold.model.presets import model_config
-from tests.model.synthetic import synthetic_raw_features
 
 NO_MASKING = MaskedMsaConfig(replace_fraction=0.0)
 

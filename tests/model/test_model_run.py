@@ -11,6 +11,7 @@ import pytest
 
 from snakefold.cli import main as snakefold_main
 from snakefold.cli import model_run as run_cli
+from snakefold.features.synthetic import synthetic_raw_features
 from snakefold.model.feature_processing import process_features
 from snakefold.model.model import (
     OUTPUT_RESIDUE_AXES,
@@ -24,7 +25,6 @@ from snakefold.model.model import (
 )
 from snakefold.model.params import flat_to_haiku, save_params
 from snakefold.model.presets import small_config
-from tests.model.synthetic import synthetic_raw_features
 from tests.model.test_parity_fixture import load_fixture
 
 NUM_RES = 11

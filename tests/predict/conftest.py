@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.model.synthetic import synthetic_raw_features
+from snakefold.features.synthetic import synthetic_raw_features
 from tests.predict.params import write_small_params
 
 

@@ -1,4 +1,4 @@
-"""Synthetic raw features (AlphaFold2's raw feature dict) for model tests and the parity fixtures.
+"""Synthetic raw features (AlphaFold2's raw feature dict) for the model's tests, parity fixtures and benchmarks.
 
 A random sequence; an MSA of mutated copies with gaps and deletions, the query first; and optionally
 templates: a random-walk CA trace with N, C, O and CB atoms at bond distances (no CB for glycine), 20 %
