@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from snakefold.common.batch_checks import load_batch
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import NONSTANDARD_POLICIES, load_batch
+from snakefold.common.fasta import NONSTANDARD_POLICIES
 from snakefold.plan.batch import intake_report, write_rejected_tsv, write_targets_tsv
 from snakefold.plan.config import schema_defaults
 from snakefold.plan.layout import BATCH_FILES

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Iterable
 
 from snakefold.common.atomic import atomic_write_text
-from snakefold.common.fasta import Batch, Problem, Target, load_batch
+from snakefold.common.batch_checks import load_batch
+from snakefold.common.fasta import Batch, Problem, Target
 from snakefold.plan.complexes import ComplexSettings, add_complexes
 from snakefold.plan.layout import BATCH_FILES
 

@@ -1,7 +1,7 @@
 """Complexes of a batch beyond ':' records: complex sheets and pulldown screens, checked before any job.
 
 A **complex** is a target of two or more chains (:class:`snakefold.common.fasta.Target` with ``chains``).
-Intake (:func:`snakefold.common.fasta.load_batch`) already accepts ColabFold's ``:``-separated records; this
+Intake (:func:`snakefold.common.batch_checks.load_batch`) already accepts ColabFold's ``:``-separated records; this
 module adds the complexes the config names, from the records of the batch:
 
 * ``complexes.sheets``: TSV lines ``<name><TAB><RECORD>[:<copies>],...`` (the name ends at the first tab, so it
@@ -35,13 +35,13 @@ from typing import Any, Iterable
 
 import yaml
 
+from snakefold.common.batch_checks import batch_problem
 from snakefold.common.chains import MAX_CHAINS
 from snakefold.common.fasta import (
     Batch,
     NonstandardPolicy,
     Problem,
     Target,
-    batch_problem,
     bounded_name,
     complex_chains,
     expand_inputs,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from snakefold.common.batch_checks import load_batch
 from snakefold.common.errors import SnakefoldError
-from snakefold.common.fasta import load_batch, read_query_fasta, sequence_key, target_name
+from snakefold.common.fasta import read_query_fasta, sequence_key, target_name
 from snakefold.plan.layout import BATCH_FILES
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"

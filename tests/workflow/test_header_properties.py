@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snakefold.common.fasta import load_batch
+from snakefold.common.batch_checks import load_batch
 from snakefold.common.target_record import (
     batch_document,
     read_target_record,
