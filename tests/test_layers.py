@@ -149,3 +149,21 @@ def test_plan_modules_import_each_other_without_a_cycle():
 
     cycles = [cycle for module in sorted(graph) if module not in state for cycle in [cycle_from(module, [])] if cycle]
     assert cycles == []
+
+
+def test_the_library_never_takes_the_whole_config():
+    """The run's config is read in plan/ (and by commands); the library's functions take typed settings, sections
+    or plain values: no function outside plan/ and cli/ has a ``config`` parameter that is a dict or mapping (the
+    model's ``config: ModelConfig`` is its typed architecture)."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if _layer(path) in ("plan", "cli") or path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                raw = [arg for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+                       if arg.arg == "config" and arg.annotation is not None and (ast.unparse(arg.annotation).startswith(
+                           ("dict", "Mapping", "typing.Mapping", "Dict")))]
+                if raw:
+                    found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name}")
+    assert found == []

@@ -129,12 +129,3 @@ def params_info(params_file: str | Path, preset: str) -> ParamsInfo:
     seed = int(record["seed"])
     return ParamsInfo(params_file, preset, set=f"random-{record['architecture']}-seed{seed}",
                       architecture=record["architecture"], untrained=bool(record["untrained"]), seed=seed)
-
-
-def configured_params_dir(config: dict) -> Path:
-    """The parameter directory of a validated config: ``model.params_dir``, or where `snakemake download`
-    installs the set, ``<download.models_dir>/<download.params_set>``, when it is null."""
-    configured = config["model"]["params_dir"]
-    if configured:
-        return Path(configured)
-    return Path(config["download"]["models_dir"]) / config["download"]["params_set"]

@@ -26,8 +26,9 @@ from snakefold.install.databases import (
     missing_files,
 )
 from snakefold.install.manifest import Item, database_item, load_manifest, params_file
-from snakefold.model.param_sets import configured_params_dir, params_path, read_record
+from snakefold.model.param_sets import params_path, read_record
 from snakefold.plan.batch import batch_from_config
+from snakefold.plan.model import configured_params_dir
 from snakefold.plan.msa import msa_plan
 
 

@@ -31,8 +31,7 @@ from snakefold.msa.complex_inputs import ChainInputs, MsaFile, alphafold_msas_in
 from snakefold.plan.cache import content_key
 from snakefold.plan.layout import Layout
 from snakefold.plan.searches import SearchStage
-from snakefold.plan.templates import TemplateStage
-from snakefold.templates.pdb_seqres import pdb_seqres_database_problems, pdb_seqres_settings
+from snakefold.plan.templates import TemplateStage, pdb_seqres_database_problems, pdb_seqres_settings
 from snakefold.tools.kalign import kalign_version
 
 #: Bumped when the features written for the same inputs change, so old cache entries are not reused.

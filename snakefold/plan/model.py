@@ -19,17 +19,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.install.check import param_file_problems
-from snakefold.model.param_sets import (
-    configured_params_dir,
-    has_ptm_head,
-    multimer_prediction_seeds,
-    params_info,
-    params_path,
-    record_path,
-)
+from snakefold.model.param_sets import has_ptm_head, multimer_prediction_seeds, params_info, params_path, record_path
 
 
 @dataclass(frozen=True)
@@ -84,3 +78,12 @@ def params_problems(config: dict, presets: list[str]) -> list[str]:
         except SnakefoldError as error:
             problems.append(f"{where}: {error}")
     return problems
+
+
+def configured_params_dir(config: dict) -> Path:
+    """The parameter directory of a validated config: ``model.params_dir``, or where `snakemake download`
+    installs the set, ``<download.models_dir>/<download.params_set>``, when it is null."""
+    configured = config["model"]["params_dir"]
+    if configured:
+        return Path(configured)
+    return Path(config["download"]["models_dir"]) / config["download"]["params_set"]

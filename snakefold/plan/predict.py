@@ -22,10 +22,10 @@ from typing import Any
 
 from snakefold.common.fasta import Target
 from snakefold.common.snakemake_internals import job_functions
-from snakefold.model.param_sets import configured_params_dir, has_ptm_head, params_path
+from snakefold.model.param_sets import has_ptm_head, params_path
 from snakefold.plan.features import FeatureStage
 from snakefold.plan.layout import PREDICTION_FILES, Layout, alternatives
-from snakefold.plan.model import complex_model_runs, model_runs, params_problems
+from snakefold.plan.model import complex_model_runs, configured_params_dir, model_runs, params_problems
 from snakefold.plan.predict_groups import PredictionGroups
 
 #: How many ranked models of a sequence each relax.mode relaxes, given the number of model runs.

@@ -20,22 +20,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from snakefold.common.errors import SnakefoldError
 from snakefold.common.snakemake_internals import job_functions
+from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, TEMPLATE_DATABASES, check_database, database_path
 from snakefold.plan.cache import content_key
-from snakefold.templates.pdb_seqres import (
-    chain_template_parts,
-    pdb_seqres_database_problems,
-    pdb_seqres_identity,
-    pdb_seqres_settings,
-)
+from snakefold.templates.pdb_seqres import PdbSeqresSettings, chain_template_parts, pdb_seqres_identity
 from snakefold.templates.search import (
+    TemplateSettings,
     template_cache_parts,
-    template_database_problems,
+    template_filters,
     template_search_identity,
-    template_settings,
 )
 
 
@@ -83,6 +80,54 @@ def _hhsearch_arguments(settings) -> list:
 
 def _pdb_seqres_arguments(settings) -> list:
     return ["--pdb-seqres", settings.pdb_seqres, *_featurisation_options(settings)]
+
+
+def template_settings(config: Mapping[str, Any]) -> TemplateSettings:
+    """The settings of a run's template search: the ``templates`` section and the template databases."""
+    section = config["templates"]
+    databases_section = config["databases"]
+    return TemplateSettings(
+        database=database_path(databases_section, "pdb70"),
+        mmcif_dir=database_path(databases_section, "pdb_mmcif"),
+        obsolete=database_path(databases_section, "obsolete_pdbs"),
+        filters=template_filters(section),
+        hhsearch_options=dict(section["hhsearch_options"]),
+    )
+
+
+def template_database_problems(config: Mapping[str, Any], verified_dir: str | Path | None = None) -> list[str]:
+    """Every missing or damaged template database, naming the config key that sets its path."""
+    databases_section = config["databases"]
+    problems = []
+    for name, fmt in TEMPLATE_DATABASES.items():
+        for problem in check_database(name, fmt, database_path(databases_section, name), verified_dir):
+            problems.append(f"config key 'databases.{name}' (template search; set templates.enabled: false to "
+                            f"predict without templates): {problem}")
+    return problems
+
+
+def pdb_seqres_settings(config: Mapping[str, Any]) -> PdbSeqresSettings:
+    """The settings of a run's multimer template search: the ``templates`` section and its databases."""
+    databases_section = config["databases"]
+    return PdbSeqresSettings(
+        pdb_seqres=database_path(databases_section, "pdb_seqres"),
+        mmcif_dir=database_path(databases_section, "pdb_mmcif"),
+        obsolete=database_path(databases_section, "obsolete_pdbs"),
+        filters=template_filters(config["templates"]),
+    )
+
+
+def pdb_seqres_database_problems(config: Mapping[str, Any], verified_dir: str | Path | None = None,
+                                 names: tuple[str, ...] = tuple(MULTIMER_TEMPLATE_DATABASES)) -> list[str]:
+    """Every missing or damaged database of the complexes' template search (``names`` of them), by config key."""
+    databases_section = config["databases"]
+    problems = []
+    for name in names:
+        fmt = MULTIMER_TEMPLATE_DATABASES[name]
+        for problem in check_database(name, fmt, database_path(databases_section, name), verified_dir):
+            problems.append(f"config key 'databases.{name}' (template search of complexes' chains; set "
+                            f"templates.enabled: false to predict without templates): {problem}")
+    return problems
 
 
 HHSEARCH = TemplateSearch("template search", "hhr", template_database_problems, template_settings,

@@ -36,11 +36,10 @@ from typing import Any
 import numpy as np
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, check_database, database_path, fingerprint
+from snakefold.install.databases import MULTIMER_TEMPLATE_DATABASES, fingerprint
 from snakefold.msa.formats import msa_format, query_of_msa_file
 from snakefold.templates.featurise import HitOutcome, TemplateFilters, parse_obsolete
 from snakefold.templates.hmmsearch import HmmsearchHitFeaturizer, parse_hmmsearch_stockholm
-from snakefold.templates.search import template_filters
 from snakefold.tools import hmmer
 from snakefold.tools.kalign import kalign_version
 
@@ -56,30 +55,6 @@ class PdbSeqresSettings:
     mmcif_dir: str
     obsolete: str | None
     filters: TemplateFilters
-
-
-def pdb_seqres_settings(config: Mapping[str, Any]) -> PdbSeqresSettings:
-    """The settings of a run's multimer template search: the ``templates`` section and its databases."""
-    databases_section = config["databases"]
-    return PdbSeqresSettings(
-        pdb_seqres=database_path(databases_section, "pdb_seqres"),
-        mmcif_dir=database_path(databases_section, "pdb_mmcif"),
-        obsolete=database_path(databases_section, "obsolete_pdbs"),
-        filters=template_filters(config["templates"]),
-    )
-
-
-def pdb_seqres_database_problems(config: Mapping[str, Any], verified_dir: str | Path | None = None,
-                                 names: tuple[str, ...] = tuple(MULTIMER_TEMPLATE_DATABASES)) -> list[str]:
-    """Every missing or damaged database of the complexes' template search (``names`` of them), by config key."""
-    databases_section = config["databases"]
-    problems = []
-    for name in names:
-        fmt = MULTIMER_TEMPLATE_DATABASES[name]
-        for problem in check_database(name, fmt, database_path(databases_section, name), verified_dir):
-            problems.append(f"config key 'databases.{name}' (template search of complexes' chains; set "
-                            f"templates.enabled: false to predict without templates): {problem}")
-    return problems
 
 
 def pdb_seqres_identity(settings: PdbSeqresSettings) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from snakefold.common.errors import SnakefoldError
-from snakefold.install.databases import TEMPLATE_DATABASES, check_database, database_path, fingerprint, missing_files
+from snakefold.install.databases import TEMPLATE_DATABASES, fingerprint, missing_files
 from snakefold.msa.formats import msa_format, query_of_msa_file, stockholm_to_a3m
 from snakefold.templates.featurise import HitOutcome, TemplateFeaturizer, TemplateFilters, parse_obsolete
 from snakefold.templates.hhr import parse_hhr
@@ -55,30 +55,6 @@ def template_filters(section: Mapping[str, Any]) -> TemplateFilters:
         min_align_ratio=section["min_align_ratio"],
         min_template_length=section["min_template_length"],
     )
-
-
-def template_settings(config: Mapping[str, Any]) -> TemplateSettings:
-    """The settings of a run's template search: the ``templates`` section and the template databases."""
-    section = config["templates"]
-    databases_section = config["databases"]
-    return TemplateSettings(
-        database=database_path(databases_section, "pdb70"),
-        mmcif_dir=database_path(databases_section, "pdb_mmcif"),
-        obsolete=database_path(databases_section, "obsolete_pdbs"),
-        filters=template_filters(section),
-        hhsearch_options=dict(section["hhsearch_options"]),
-    )
-
-
-def template_database_problems(config: Mapping[str, Any], verified_dir: str | Path | None = None) -> list[str]:
-    """Every missing or damaged template database, naming the config key that sets its path."""
-    databases_section = config["databases"]
-    problems = []
-    for name, fmt in TEMPLATE_DATABASES.items():
-        for problem in check_database(name, fmt, database_path(databases_section, name), verified_dir):
-            problems.append(f"config key 'databases.{name}' (template search; set templates.enabled: false to "
-                            f"predict without templates): {problem}")
-    return problems
 
 
 def parse_template_date(text: str, where: str) -> datetime.date:
