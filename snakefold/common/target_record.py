@@ -36,9 +36,9 @@ _PAIR_KEYS = ("bait", "prey", "target")
 
 def target_record_document(target: Target) -> dict:
     """The JSON document of ``target``'s record (``chains`` only for a complex)."""
-    document = dataclasses.asdict(target)
-    if not target.chains:
-        del document["chains"]
+    document = {name: getattr(target, name) for name in _FIELDS}
+    if target.chains:
+        document["chains"] = [dataclasses.asdict(chain) for chain in target.chains]
     return document
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from snakefold.common.checksums import SUMS_NAME
 from snakefold.common.fasta import Target
 from snakefold.common.snakemake_internals import job_functions
+from snakefold.common.target_record import record_json
 from snakefold.plan.features import FeatureStage
 from snakefold.plan.layout import TARGET_NAME, Layout, alternatives
 from snakefold.plan.predict import PredictStage
@@ -136,6 +137,10 @@ class ReportStage:
         if target.is_complex:
             inputs["pairing"] = self.features.complex_features(target.name, "summary.json")
         return inputs
+
+    def record(self, wildcards) -> str:
+        """The target's record: its jobs' parameter (:func:`snakefold.common.target_record.record_json`)."""
+        return record_json(self.target(wildcards.target))
 
     def metric(self, wildcards) -> str:
         """What the target's model runs are ranked by."""

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 from snakefold.common.fasta import Batch, Target
 from snakefold.common.snakemake_internals import job_functions
-from snakefold.common.target_record import batch_document, record_json
+from snakefold.common.target_record import batch_document
 from snakefold.plan.batch import batch_from_config, intake_report, rejected_tsv, targets_tsv
 from snakefold.plan.config import validate_config
 from snakefold.plan.downloads import DownloadStage
@@ -105,10 +105,6 @@ class Plan:
             found.setdefault(target.seq_key, target)
         return found
 
-    def any_target(self, name: str) -> Target:
-        """The single-chain target or complex called ``name``."""
-        return self.targets[name] if name in self.targets else self.complexes[name]
-
     @functools.cached_property
     def sequences(self) -> dict[str, str]:
         """seq -> sequence, one entry per distinct sequence of a single-chain target."""
@@ -134,10 +130,6 @@ class Plan:
     def batch_document(self) -> dict:
         """The batch file's document: every accepted target's record and the screen's pairs."""
         return batch_document(self.batch.targets + self.batch.complexes, self.batch.pulldown)
-
-    def record_json(self, wildcards) -> str:
-        """The target's record: its jobs' parameter (:func:`snakefold.common.target_record.record_json`)."""
-        return record_json(self.any_target(wildcards.target))
 
     def query_fasta_text(self, seq: str) -> str:
         """The query FASTA of a distinct sequence, named by its key."""

@@ -33,7 +33,7 @@ rule regression_check:
     resources:
         **stage_resources(config, "regression"),
     params:
-        record=PLAN.record_json,
+        record=PLAN.report.record,
         work_dir=PLAN.report.work_dir,
         models=PLAN.report.models,
         options=PLAN.regression.options,

@@ -51,7 +51,7 @@ for kind, report_kind in PLAN.report.kinds.items():
         resources:
             **stage_resources(config, "report", length=PLAN.report.length),
         params:
-            record=PLAN.record_json,
+            record=PLAN.report.record,
             metric=PLAN.report.metric,
             out_dir=PLAN.layout.target_dir("{target}"),
             benchmarks=f"{PLAN.layout.logs}/benchmarks",
